@@ -1,0 +1,27 @@
+//! The admin API, behind HTTP Basic auth. Refused outright while no admin password is set: an
+//! admin surface is never open by default.
+
+pub mod auth;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::HeaderMap;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/admin/api/stats", get(stats))
+}
+
+async fn stats(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let rt = app.runtime.load();
+    if let Err(e) = auth::check(rt.admin.as_ref(), &headers) {
+        return e.into_response();
+    }
+    Json(app.stats.snapshot()).into_response()
+}

@@ -1,0 +1,191 @@
+//! `Call`: one client request, independent of the dialect it arrived in.
+//!
+//! The JSON body is parsed once, shallowly: only `model` (kept as a byte span, so the upstream
+//! dialect can splice in the deployment name without re-encoding the body) and `stream`.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::GatewayError;
+
+/// A JSON operation the gateway forwards, named by its OpenAI route key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    ChatCompletions,
+    Completions,
+    Embeddings,
+    Responses,
+    ImagesGenerations,
+}
+
+impl Operation {
+    pub const ALL: [Self; 5] = [
+        Self::ChatCompletions,
+        Self::Completions,
+        Self::Embeddings,
+        Self::Responses,
+        Self::ImagesGenerations,
+    ];
+
+    /// The route key used in `upstreams[].routes` and `models[].routes`.
+    pub fn route_key(self) -> &'static str {
+        match self {
+            Self::ChatCompletions => "chat/completions",
+            Self::Completions => "completions",
+            Self::Embeddings => "embeddings",
+            Self::Responses => "responses",
+            Self::ImagesGenerations => "images/generations",
+        }
+    }
+
+    pub fn from_route_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.route_key() == key)
+    }
+
+    /// Azure's legacy API puts these under `/deployments/{deployment}/`; the rest (responses)
+    /// live at `/openai/{op}` with the deployment in the body.
+    pub fn is_deployment_scoped(self) -> bool {
+        !matches!(self, Self::Responses)
+    }
+}
+
+/// Who the client is, once authenticated.
+#[derive(Debug, Clone)]
+pub enum ClientIdentity {
+    /// A gateway key, by its configured id.
+    Key(std::sync::Arc<str>),
+    /// Passthrough mode: the client's own key, forwarded upstream.
+    Passthrough(String),
+}
+
+/// A parsed client request.
+#[derive(Debug)]
+pub struct Call {
+    pub op: Operation,
+    /// The model alias as the client sent it.
+    pub model: String,
+    pub stream: bool,
+    pub body: Bytes,
+    /// Where the `model` value (including its quotes) sits in `body`.
+    pub model_span: Range<usize>,
+    pub client: ClientIdentity,
+}
+
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
+    #[serde(default)]
+    stream: Option<bool>,
+}
+
+/// The fields a request body must yield before it can be routed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Peeked {
+    pub model: String,
+    pub stream: bool,
+    pub model_span: Range<usize>,
+}
+
+/// Reads `model` and `stream` from a JSON object body without building a tree.
+pub fn peek(body: &[u8]) -> Result<Peeked, GatewayError> {
+    let peek: Peek<'_> = serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            GatewayError::InvalidRequest {
+                message: format!("Invalid request body: {e}"),
+                param: None,
+                code: "invalid_request_body",
+            }
+        } else {
+            GatewayError::InvalidJson(e.to_string())
+        }
+    })?;
+    let Some(raw) = peek.model else {
+        return Err(GatewayError::InvalidRequest {
+            message: "you must provide a model parameter".to_owned(),
+            param: Some("model"),
+            code: "missing_required_parameter",
+        });
+    };
+    let model: String =
+        serde_json::from_str(raw.get()).map_err(|_| GatewayError::InvalidRequest {
+            message: format!(
+                "Invalid type for 'model': expected a string, got {}",
+                raw.get()
+            ),
+            param: Some("model"),
+            code: "invalid_type",
+        })?;
+    if model.is_empty() {
+        return Err(GatewayError::InvalidRequest {
+            message: "'model' must not be empty".to_owned(),
+            param: Some("model"),
+            code: "invalid_value",
+        });
+    }
+    let start = (raw.get().as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+    let end = start + raw.get().len();
+    if end > body.len() {
+        return Err(GatewayError::Internal(
+            "model span outside the body".to_owned(),
+        ));
+    }
+    Ok(Peeked {
+        model,
+        stream: peek.stream.unwrap_or(false),
+        model_span: start..end,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peeks_model_span_and_stream() {
+        let body = br#"{"messages":[],"model" : "gpt-4o","stream":true}"#;
+        let p = peek(body).unwrap();
+        assert_eq!(p.model, "gpt-4o");
+        assert!(p.stream);
+        assert_eq!(&body[p.model_span], br#""gpt-4o""#);
+    }
+
+    #[test]
+    fn escaped_model_is_decoded() {
+        let body = br#"{"model":"a\u0062c"}"#;
+        let p = peek(body).unwrap();
+        assert_eq!(p.model, "abc");
+        assert_eq!(&body[p.model_span], br#""a\u0062c""#);
+    }
+
+    #[test]
+    fn rejects_bad_bodies() {
+        assert_eq!(peek(b"{nope").unwrap_err().code(), "invalid_json");
+        assert_eq!(peek(b"[1,2]").unwrap_err().code(), "invalid_request_body");
+        assert_eq!(
+            peek(b"{}").unwrap_err().code(),
+            "missing_required_parameter"
+        );
+        assert_eq!(peek(br#"{"model":5}"#).unwrap_err().code(), "invalid_type");
+        assert_eq!(
+            peek(br#"{"model":"m","stream":"yes"}"#).unwrap_err().code(),
+            "invalid_request_body"
+        );
+        assert_eq!(
+            peek(br#"{"model":"a","model":"b"}"#).unwrap_err().code(),
+            "invalid_request_body"
+        );
+        assert_eq!(
+            peek(br#"{"model":""}"#).unwrap_err().code(),
+            "invalid_value"
+        );
+    }
+
+    #[test]
+    fn stream_null_means_false() {
+        assert!(!peek(br#"{"model":"m","stream":null}"#).unwrap().stream);
+    }
+}

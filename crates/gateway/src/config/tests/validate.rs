@@ -1,0 +1,428 @@
+use super::super::validate;
+use super::*;
+
+use Severity::{Error, Warning};
+
+/// Validates `valid()` after `change`.
+fn check(change: impl FnOnce(&mut Config)) -> Vec<Problem> {
+    let mut cfg = valid();
+    change(&mut cfg);
+    validate(&cfg)
+}
+
+/// Asserts `change` causes exactly one problem, at `path`; returns its message.
+#[track_caller]
+fn only(change: impl FnOnce(&mut Config), severity: Severity, path: &str) -> String {
+    let problems = check(change);
+    assert_eq!(found(&problems), vec![(severity, path)], "{problems:#?}");
+    problems[0].message.clone()
+}
+
+#[track_caller]
+fn clean(change: impl FnOnce(&mut Config)) {
+    let problems = check(change);
+    assert_eq!(problems, vec![]);
+}
+
+fn upstream(name: &str) -> UpstreamConfig {
+    let mut u = valid().upstreams.remove(0);
+    u.name = name.to_owned();
+    u
+}
+
+#[test]
+fn the_base_config_is_clean() {
+    assert_eq!(validate(&valid()), vec![]);
+}
+
+#[test]
+fn server_host_body_limit_and_timeouts() {
+    only(|c| c.server.host = " ".to_owned(), Error, "$.server.host");
+    only(|c| c.server.body_limit = 0, Error, "$.server.bodyLimit");
+    let u = "$.server.upstream";
+    only(
+        |c| c.server.upstream.connect_timeout_ms = 0,
+        Error,
+        &format!("{u}.connectTimeoutMs"),
+    );
+    only(
+        |c| c.server.upstream.request_timeout_ms = 0,
+        Error,
+        &format!("{u}.requestTimeoutMs"),
+    );
+    only(
+        |c| c.server.upstream.first_byte_timeout_ms = 0,
+        Error,
+        &format!("{u}.firstByteTimeoutMs"),
+    );
+    only(
+        |c| c.server.upstream.idle_timeout_ms = 0,
+        Error,
+        &format!("{u}.idleTimeoutMs"),
+    );
+    let path = format!("{u}.pool.keepAliveTimeoutMs");
+    only(
+        |c| c.server.upstream.pool.keep_alive_timeout_ms = 0,
+        Error,
+        &path,
+    );
+}
+
+#[test]
+fn retries_and_pool() {
+    let u = "$.server.upstream";
+    only(
+        |c| c.server.upstream.retry_base_ms = 8_001,
+        Error,
+        &format!("{u}.retryBaseMs"),
+    );
+    clean(|c| c.server.upstream.retry_base_ms = 8_000);
+    let statuses = |c: &mut Config| c.server.upstream.retry_statuses = vec![429, 399, 600, 599];
+    let problems = check(statuses);
+    let paths = [
+        (Error, "$.server.upstream.retryStatuses[1]"),
+        (Error, "$.server.upstream.retryStatuses[2]"),
+    ];
+    assert_eq!(found(&problems), paths);
+    only(
+        |c| c.server.upstream.pool.connections = 0,
+        Error,
+        &format!("{u}.pool.connections"),
+    );
+    only(
+        |c| c.server.upstream.pool.pipelining = 10,
+        Warning,
+        &format!("{u}.pool.pipelining"),
+    );
+}
+
+#[test]
+fn admin_password() {
+    let path = "$.server.adminAuth.password";
+    let password =
+        |p: &'static str| move |c: &mut Config| c.server.admin_auth.password = p.to_owned();
+    let message = only(password(""), Warning, path);
+    assert_eq!(message, "admin API disabled until a password is set");
+    for weak in ["admin", "change-me", "short7!"] {
+        only(password(weak), Warning, path);
+    }
+    clean(password("eight-ch"));
+    clean(|c| {
+        c.server.admin_auth.enabled = false;
+        c.server.admin_auth.password.clear();
+    });
+}
+
+#[test]
+fn client_keys() {
+    only(
+        |c| c.api_keys[0].id = String::new(),
+        Error,
+        "$.apiKeys[0].id",
+    );
+    only(
+        |c| c.api_keys[0].key = " ".to_owned(),
+        Error,
+        "$.apiKeys[0].key",
+    );
+    let mut second = valid().api_keys.remove(0);
+    second.key = "sk-other".to_owned();
+    only(|c| c.api_keys.push(second), Error, "$.apiKeys[1].id");
+    let mut same_key = valid().api_keys.remove(0);
+    same_key.id = "team-b".to_owned();
+    let message = only(|c| c.api_keys.push(same_key), Error, "$.apiKeys[1].key");
+    assert!(
+        !message.contains("sk-team-a"),
+        "a key leaked into: {message}"
+    );
+}
+
+#[test]
+fn passthrough_excludes_client_keys_and_keys_are_required_otherwise() {
+    let passthrough = || AuthConfig {
+        mode: AuthMode::Passthrough,
+        ..Default::default()
+    };
+    only(|c| c.auth = passthrough(), Error, "$.apiKeys");
+    clean(|c| {
+        c.auth = passthrough();
+        c.api_keys.clear();
+    });
+    // An override to passthrough on one upstream is enough to forbid client keys.
+    only(
+        |c| c.upstreams[0].auth = Some(passthrough()),
+        Error,
+        "$.apiKeys",
+    );
+    let message = only(|c| c.api_keys.clear(), Error, "$.apiKeys");
+    assert_eq!(
+        message,
+        "no client keys: configure apiKeys, or use auth.mode passthrough"
+    );
+    // Mixed: one passthrough upstream and one keyed upstream can never both hold.
+    let problems = check(|c| {
+        c.api_keys.clear();
+        c.upstreams.push(UpstreamConfig {
+            auth: Some(passthrough()),
+            ..upstream("west")
+        });
+    });
+    assert_eq!(found(&problems), vec![(Error, "$.apiKeys")]);
+}
+
+#[test]
+fn credentials_per_mode() {
+    only(|c| c.auth.api_key.clear(), Error, "$.auth.apiKey");
+    let bearer = AuthConfig {
+        mode: AuthMode::Bearer,
+        ..Default::default()
+    };
+    only(|c| c.auth = bearer.clone(), Error, "$.auth.token");
+    only(
+        |c| c.upstreams[0].auth = Some(bearer),
+        Error,
+        "$.upstreams[0].auth.token",
+    );
+    clean(|c| {
+        c.auth = AuthConfig {
+            mode: AuthMode::None,
+            ..Default::default()
+        }
+    });
+    let message = only(
+        |c| {
+            c.upstreams[0].auth = Some(AuthConfig {
+                mode: AuthMode::AzureCli,
+                ..Default::default()
+            })
+        },
+        Warning,
+        "$.upstreams[0].auth.mode",
+    );
+    assert!(
+        message.contains("502 upstream_auth_unavailable"),
+        "{message}"
+    );
+    let problems = check(|c| {
+        c.auth = AuthConfig {
+            mode: AuthMode::ManagedIdentity,
+            scope: String::new(),
+            ..Default::default()
+        }
+    });
+    assert_eq!(
+        found(&problems),
+        vec![(Error, "$.auth.scope"), (Warning, "$.auth.mode")]
+    );
+}
+
+#[test]
+fn the_global_credential_counts_only_when_an_upstream_uses_it() {
+    let own = AuthConfig {
+        api_key: "k".to_owned(),
+        ..Default::default()
+    };
+    clean(|c| {
+        c.auth = AuthConfig {
+            mode: AuthMode::WorkloadIdentity,
+            ..Default::default()
+        };
+        c.upstreams[0].auth = Some(own.clone());
+    });
+    clean(|c| {
+        c.auth.api_key.clear();
+        c.upstreams[0].auth = Some(own);
+    });
+}
+
+#[test]
+fn service_principal_needs_all_three_or_none() {
+    let sp = |tenant: &str, client: &str, secret: &str| AuthConfig {
+        mode: AuthMode::ServicePrincipal,
+        tenant_id: tenant.to_owned(),
+        client_id: client.to_owned(),
+        client_secret: secret.to_owned(),
+        ..Default::default()
+    };
+    let entra = || (Warning, "$.auth.mode");
+    assert_eq!(found(&check(|c| c.auth = sp("", "", ""))), vec![entra()]);
+    assert_eq!(found(&check(|c| c.auth = sp("t", "c", "s"))), vec![entra()]);
+    let problems = check(|c| c.auth = sp("t", "", ""));
+    assert_eq!(
+        found(&problems),
+        vec![
+            entra(),
+            (Error, "$.auth.clientId"),
+            (Error, "$.auth.clientSecret")
+        ]
+    );
+}
+
+#[test]
+fn upstream_names_and_api_version() {
+    let problems = check(|c| c.upstreams.clear());
+    assert!(has(&problems, Error, "$.upstreams"));
+    only(
+        |c| c.upstreams.push(upstream(" ")),
+        Error,
+        "$.upstreams[1].name",
+    );
+    only(
+        |c| c.upstreams.push(upstream("east")),
+        Error,
+        "$.upstreams[1].name",
+    );
+    only(
+        |c| c.upstreams[0].api_version.clear(),
+        Error,
+        "$.upstreams[0].apiVersion",
+    );
+    clean(|c| {
+        c.upstreams[0].kind = UpstreamKind::Openai;
+        c.upstreams[0].api_version.clear();
+    });
+}
+
+#[test]
+fn upstream_base_url() {
+    for bad in [
+        "east.openai.azure.com",
+        "/openai",
+        "ftp://east",
+        "http://",
+        "https://e/?a=1",
+        "https://e/#x",
+    ] {
+        only(
+            |c| c.upstreams[0].base_url = bad.to_owned(),
+            Error,
+            "$.upstreams[0].baseUrl",
+        );
+    }
+    clean(|c| c.upstreams[0].base_url = "http://127.0.0.1:8000/prefix/".to_owned());
+    let placeholder = "https://Your-Resource-Name.openai.azure.com/".to_owned();
+    only(
+        |c| c.upstreams[0].base_url = placeholder,
+        Warning,
+        "$.upstreams[0].baseUrl",
+    );
+}
+
+#[test]
+fn upstream_routes() {
+    let route = |key: &str, value: &str| {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        move |c: &mut Config| {
+            c.upstreams[0].routes.insert(key, value);
+        }
+    };
+    clean(route("chat/completions", "/openai/v1/chat/completions"));
+    only(
+        route("chat/completions", "openai/v1"),
+        Error,
+        "$.upstreams[0].routes[\"chat/completions\"]",
+    );
+    only(route("", "/x"), Error, "$.upstreams[0].routes[\"\"]");
+}
+
+#[test]
+fn model_ids_and_references() {
+    let problems = check(|c| c.models.clear());
+    assert_eq!(found(&problems), vec![(Error, "$.models")]);
+    clean(|c| {
+        c.models.clear();
+        c.model_fallback = Some(ModelFallbackConfig {
+            upstream: "east".to_owned(),
+        });
+    });
+    only(|c| c.models[0].id.clear(), Error, "$.models[0].id");
+    only(
+        |c| c.models[0].id = "gpt 4o".to_owned(),
+        Error,
+        "$.models[0].id",
+    );
+    let mut twin = valid().models.remove(0);
+    twin.id = "GPT-4o".to_owned();
+    only(|c| c.models.push(twin), Error, "$.models[1].id");
+    only(
+        |c| c.models[0].upstream = "west".to_owned(),
+        Error,
+        "$.models[0].upstream",
+    );
+    only(
+        |c| c.models[0].target_model = Some(" ".to_owned()),
+        Error,
+        "$.models[0].targetModel",
+    );
+    clean(|c| c.models[0].target_model = Some("gpt-4o-2024-11-20".to_owned()));
+    let fallback = Some(ModelFallbackConfig {
+        upstream: "west".to_owned(),
+    });
+    only(
+        |c| c.model_fallback = fallback,
+        Error,
+        "$.modelFallback.upstream",
+    );
+}
+
+#[test]
+fn model_routes() {
+    let route = |key: &str, value: &str| {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        move |c: &mut Config| {
+            c.upstreams[0]
+                .routes
+                .insert("audio/speech".to_owned(), "/a".to_owned());
+            c.models[0].routes.insert(key, value);
+        }
+    };
+    clean(route("*", "responses"));
+    clean(route(
+        "chat/completions",
+        "/openai/deployments/{deployment}/chat/completions",
+    ));
+    clean(route("embeddings", "audio/speech"));
+    clean(route("audio/speech", "/x"));
+    only(
+        route("chat/completion", "responses"),
+        Error,
+        "$.models[0].routes[\"chat/completion\"]",
+    );
+    only(route("*", "response"), Error, "$.models[0].routes[\"*\"]");
+}
+
+#[test]
+fn caddy_and_image_compression() {
+    clean(|c| c.server.caddy = Some(CaddyConfig::default()));
+    let problems = check(|c| {
+        c.server.caddy = Some(CaddyConfig {
+            enabled: true,
+            ..Default::default()
+        })
+    });
+    assert_eq!(
+        found(&problems),
+        vec![
+            (Error, "$.server.caddy.domain"),
+            (Error, "$.server.caddy.email")
+        ]
+    );
+    let image = |quality: f64, max_size: u32| {
+        move |c: &mut Config| {
+            let ic = ImageCompressionConfig {
+                quality,
+                max_size,
+                ..Default::default()
+            };
+            c.server.image_compression = Some(ic);
+        }
+    };
+    clean(image(1.0, 1600));
+    only(image(0.0, 1600), Error, "$.server.imageCompression.quality");
+    only(
+        image(1.01, 1600),
+        Error,
+        "$.server.imageCompression.quality",
+    );
+    only(image(0.85, 0), Error, "$.server.imageCompression.maxSize");
+}

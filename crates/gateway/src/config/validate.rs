@@ -1,0 +1,350 @@
+//! Semantic checks of a parsed configuration: every rule reports at the JSON path it concerns.
+
+use std::collections::HashMap;
+
+use super::schema::{
+    AuthConfig, AuthMode, Config, ROUTE_OPERATIONS, ServerConfig, UpstreamConfig, UpstreamKind,
+};
+use super::shape::join_key;
+use super::{Problem, Severity};
+
+/// Every semantic problem of `cfg`, errors and warnings, in file order.
+pub fn validate(cfg: &Config) -> Vec<Problem> {
+    let mut v = Validator::default();
+    v.server(&cfg.server);
+    v.client_keys(cfg);
+    v.upstream_auth(cfg);
+    v.upstreams(&cfg.upstreams);
+    v.models(cfg);
+    if let Some(fallback) = &cfg.model_fallback
+        && !cfg.upstreams.iter().any(|u| u.name == fallback.upstream)
+    {
+        v.error("$.modelFallback.upstream", no_upstream(&fallback.upstream));
+    }
+    v.out
+}
+
+/// Why `base_url` is not usable as an upstream base URL, if it is not.
+fn base_url_problem(base_url: &str) -> Option<String> {
+    const MUST: &str = "must be an absolute http(s) URL";
+    let url = match url::Url::parse(base_url) {
+        Ok(url) => url,
+        Err(e) => return Some(format!("{MUST} ({e})")),
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return Some(format!("{MUST}, not {}:", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Some(format!("{MUST} with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Some("must not have a query or fragment (the gateway adds api-version)".to_owned());
+    }
+    None
+}
+
+#[derive(Default)]
+struct Validator {
+    out: Vec<Problem>,
+}
+
+impl Validator {
+    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        let (path, message) = (path.into(), message.into());
+        self.out.push(Problem {
+            severity: Severity::Error,
+            path,
+            message,
+        });
+    }
+
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        let (path, message) = (path.into(), message.into());
+        self.out.push(Problem {
+            severity: Severity::Warning,
+            path,
+            message,
+        });
+    }
+
+    fn positive(&mut self, path: &str, value: u64) {
+        if value == 0 {
+            self.error(path, "must be greater than 0");
+        }
+    }
+
+    fn server(&mut self, s: &ServerConfig) {
+        if s.host.trim().is_empty() {
+            self.error("$.server.host", "must not be empty");
+        }
+        self.positive("$.server.bodyLimit", s.body_limit);
+
+        let admin = &s.admin_auth;
+        if admin.enabled && admin.password.is_empty() {
+            self.warn(
+                "$.server.adminAuth.password",
+                "admin API disabled until a password is set",
+            );
+        } else if admin.enabled && is_weak_password(&admin.password) {
+            self.warn(
+                "$.server.adminAuth.password",
+                "weak admin password: use at least 8 characters, not a default such as \
+                 \"admin\" or \"change-me\"",
+            );
+        }
+
+        let u = &s.upstream;
+        for (key, value) in [
+            ("connectTimeoutMs", u.connect_timeout_ms),
+            ("requestTimeoutMs", u.request_timeout_ms),
+            ("firstByteTimeoutMs", u.first_byte_timeout_ms),
+            ("idleTimeoutMs", u.idle_timeout_ms),
+        ] {
+            self.positive(&format!("$.server.upstream.{key}"), value);
+        }
+        if u.retry_base_ms > u.retry_max_ms {
+            let message = format!("must not exceed retryMaxMs ({})", u.retry_max_ms);
+            self.error("$.server.upstream.retryBaseMs", message);
+        }
+        for (i, status) in u.retry_statuses.iter().enumerate() {
+            if !(400..=599).contains(status) {
+                let path = format!("$.server.upstream.retryStatuses[{i}]");
+                self.error(
+                    path,
+                    format!("{status} is not an HTTP error status (400-599)"),
+                );
+            }
+        }
+        if u.pool.connections == 0 {
+            self.error("$.server.upstream.pool.connections", "must be at least 1");
+        }
+        self.positive(
+            "$.server.upstream.pool.keepAliveTimeoutMs",
+            u.pool.keep_alive_timeout_ms,
+        );
+        if u.pool.pipelining != 1 {
+            self.warn(
+                "$.server.upstream.pool.pipelining",
+                "ignored: requests are never pipelined",
+            );
+        }
+
+        if let Some(caddy) = s.caddy.as_ref().filter(|c| c.enabled) {
+            if caddy.domain.trim().is_empty() {
+                self.error("$.server.caddy.domain", "required when caddy is enabled");
+            }
+            if caddy.email.trim().is_empty() {
+                self.error("$.server.caddy.email", "required when caddy is enabled");
+            }
+        }
+        if let Some(image) = &s.image_compression {
+            if !(image.quality > 0.0 && image.quality <= 1.0) {
+                let message = "must be greater than 0 and at most 1";
+                self.error("$.server.imageCompression.quality", message);
+            }
+            self.positive(
+                "$.server.imageCompression.maxSize",
+                u64::from(image.max_size),
+            );
+        }
+    }
+
+    fn client_keys(&mut self, cfg: &Config) {
+        let mut ids: HashMap<&str, usize> = HashMap::new();
+        let mut keys: HashMap<&str, usize> = HashMap::new();
+        for (i, k) in cfg.api_keys.iter().enumerate() {
+            let path = format!("$.apiKeys[{i}]");
+            if k.id.trim().is_empty() {
+                self.error(format!("{path}.id"), "must not be empty");
+            } else if let Some(j) = ids.insert(k.id.as_str(), i) {
+                let message = format!("duplicate id \"{}\" (also $.apiKeys[{j}])", k.id);
+                self.error(format!("{path}.id"), message);
+            }
+            // Messages about keys never quote them: they are secrets.
+            if k.key.trim().is_empty() {
+                self.error(format!("{path}.key"), "must not be empty");
+            } else if let Some(j) = keys.insert(k.key.as_str(), i) {
+                self.error(format!("{path}.key"), format!("same key as $.apiKeys[{j}]"));
+            }
+        }
+
+        let passthrough = cfg
+            .upstreams
+            .iter()
+            .find(|u| effective_auth(cfg, u).mode == AuthMode::Passthrough);
+        if let (Some(u), false) = (passthrough, cfg.api_keys.is_empty()) {
+            let message = format!(
+                "must be empty: upstream \"{}\" uses auth.mode passthrough, which forwards each \
+                 client's own key instead of checking it against apiKeys",
+                u.name
+            );
+            self.error("$.apiKeys", message);
+        }
+        let keyed = cfg
+            .upstreams
+            .iter()
+            .any(|u| effective_auth(cfg, u).mode != AuthMode::Passthrough);
+        if keyed && cfg.api_keys.is_empty() {
+            self.error(
+                "$.apiKeys",
+                "no client keys: configure apiKeys, or use auth.mode passthrough",
+            );
+        }
+    }
+
+    /// Checks each credential that some upstream actually uses, once, at its own path.
+    fn upstream_auth(&mut self, cfg: &Config) {
+        if cfg.upstreams.iter().any(|u| u.auth.is_none()) {
+            self.auth(&cfg.auth, "$.auth");
+        }
+        for (i, u) in cfg.upstreams.iter().enumerate() {
+            if let Some(auth) = &u.auth {
+                self.auth(auth, &format!("$.upstreams[{i}].auth"));
+            }
+        }
+    }
+
+    fn auth(&mut self, a: &AuthConfig, path: &str) {
+        match a.mode {
+            AuthMode::ApiKey if a.api_key.trim().is_empty() => {
+                self.error(format!("{path}.apiKey"), "required when mode is apiKey");
+            }
+            AuthMode::Bearer if a.token.trim().is_empty() => {
+                self.error(format!("{path}.token"), "required when mode is bearer");
+            }
+            mode if mode.is_entra() => {
+                if a.scope.trim().is_empty() {
+                    self.error(format!("{path}.scope"), "required for Entra ID modes");
+                }
+                self.warn(
+                    format!("{path}.mode"),
+                    "Entra ID upstream auth is not available in this build yet; requests to \
+                     upstreams using it fail with 502 upstream_auth_unavailable",
+                );
+            }
+            _ => {}
+        }
+        if a.mode == AuthMode::ServicePrincipal {
+            let parts = [
+                ("tenantId", &a.tenant_id),
+                ("clientId", &a.client_id),
+                ("clientSecret", &a.client_secret),
+            ];
+            if parts.iter().any(|(_, v)| !v.trim().is_empty()) {
+                for (key, _) in parts.iter().filter(|(_, v)| v.trim().is_empty()) {
+                    let message = "required when any of tenantId, clientId, clientSecret is set";
+                    self.error(format!("{path}.{key}"), message);
+                }
+            }
+        }
+    }
+
+    fn upstreams(&mut self, upstreams: &[UpstreamConfig]) {
+        if upstreams.is_empty() {
+            self.error("$.upstreams", "at least one upstream is required");
+        }
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        for (i, u) in upstreams.iter().enumerate() {
+            let path = format!("$.upstreams[{i}]");
+            if u.name.trim().is_empty() {
+                self.error(format!("{path}.name"), "must not be empty");
+            } else if let Some(j) = names.insert(u.name.as_str(), i) {
+                let message = format!("duplicate name \"{}\" (also $.upstreams[{j}])", u.name);
+                self.error(format!("{path}.name"), message);
+            }
+            if let Some(message) = base_url_problem(&u.base_url) {
+                self.error(format!("{path}.baseUrl"), message);
+            } else if u
+                .base_url
+                .to_ascii_lowercase()
+                .contains("your-resource-name")
+            {
+                let message = "placeholder host: set your Azure resource's endpoint";
+                self.warn(format!("{path}.baseUrl"), message);
+            }
+            if u.kind == UpstreamKind::Azure && u.api_version.trim().is_empty() {
+                self.error(format!("{path}.apiVersion"), "required for kind azure");
+            }
+            for (key, value) in &u.routes {
+                let at = join_key(&format!("{path}.routes"), key);
+                if key.trim().is_empty() {
+                    self.error(at, "route key must not be empty");
+                } else if !value.starts_with('/') {
+                    self.error(at, "must be a path starting with \"/\"");
+                }
+            }
+        }
+    }
+
+    fn models(&mut self, cfg: &Config) {
+        if cfg.models.is_empty() && cfg.model_fallback.is_none() {
+            self.error(
+                "$.models",
+                "at least one model is required (or set modelFallback)",
+            );
+        }
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        for (i, m) in cfg.models.iter().enumerate() {
+            let path = format!("$.models[{i}]");
+            if m.id.is_empty() {
+                self.error(format!("{path}.id"), "must not be empty");
+            } else if m.id.chars().any(char::is_whitespace) {
+                self.error(format!("{path}.id"), "must not contain whitespace");
+            } else if let Some(j) = ids.insert(m.id.to_ascii_lowercase(), i) {
+                let message = format!(
+                    "duplicate id \"{}\" (also $.models[{j}]; ids match case-insensitively)",
+                    m.id
+                );
+                self.error(format!("{path}.id"), message);
+            }
+            let upstream = cfg.upstreams.iter().find(|u| u.name == m.upstream);
+            if upstream.is_none() {
+                self.error(format!("{path}.upstream"), no_upstream(&m.upstream));
+            }
+            if m.target_model
+                .as_deref()
+                .is_some_and(|t| t.trim().is_empty())
+            {
+                self.error(
+                    format!("{path}.targetModel"),
+                    "must not be empty (omit it to use id)",
+                );
+            }
+            let is_route_key = |key: &str| {
+                ROUTE_OPERATIONS.contains(&key)
+                    || upstream.is_some_and(|u| u.routes.contains_key(key))
+            };
+            for (key, value) in &m.routes {
+                let at = join_key(&format!("{path}.routes"), key);
+                if key != "*" && !is_route_key(key) {
+                    let message = format!(
+                        "unknown route key \"{key}\"; expected \"*\", one of {}, or a key of \
+                         the upstream's routes",
+                        ROUTE_OPERATIONS.join(", ")
+                    );
+                    self.error(at, message);
+                } else if !value.starts_with('/') && !is_route_key(value) {
+                    let message = format!(
+                        "\"{value}\" is neither a path starting with \"/\" nor a route key ({}, \
+                         or a key of the upstream's routes)",
+                        ROUTE_OPERATIONS.join(", ")
+                    );
+                    self.error(at, message);
+                }
+            }
+        }
+    }
+}
+
+/// The upstream credential in force for `u`: its own, else the global one.
+fn effective_auth<'a>(cfg: &'a Config, u: &'a UpstreamConfig) -> &'a AuthConfig {
+    u.auth.as_ref().unwrap_or(&cfg.auth)
+}
+
+fn is_weak_password(password: &str) -> bool {
+    password.chars().count() < 8 || matches!(password, "admin" | "change-me")
+}
+
+fn no_upstream(name: &str) -> String {
+    format!("no upstream named \"{name}\"")
+}

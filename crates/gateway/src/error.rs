@@ -1,0 +1,241 @@
+//! The one error type at the HTTP boundary.
+//!
+//! Every error the gateway makes itself leaves as OpenAI's envelope
+//! `{"error":{"message","type","param","code"}}` with a stable `code`, so SDKs surface it the
+//! same way they surface api.openai.com's own errors. Upstream errors are never rewritten: they
+//! pass through with their status, headers and body.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+/// Where a failure came from; drives retries and what operators are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Connect,
+    FirstByte,
+    Total,
+}
+
+impl Phase {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Connect => "connecting to",
+            Self::FirstByte => "waiting for response headers from",
+            Self::Total => "waiting for the whole response from",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("We could not parse the JSON body of your request: {0}")]
+    InvalidJson(String),
+    #[error("{message}")]
+    InvalidRequest {
+        message: String,
+        param: Option<&'static str>,
+        code: &'static str,
+    },
+    #[error(
+        "You didn't provide an API key. Send it as `Authorization: Bearer KEY`, `api-key: KEY` \
+         or `x-api-key: KEY`."
+    )]
+    MissingApiKey,
+    #[error("Incorrect API key provided.")]
+    InvalidApiKey,
+    #[error("The model `{0}` does not exist or you do not have access to it.")]
+    ModelNotFound(String),
+    #[error("Invalid URL ({method} {path})")]
+    NotFound { method: String, path: String },
+    #[error("Method {method} is not allowed for {path}")]
+    MethodNotAllowed { method: String, path: String },
+    #[error("Request body is larger than the limit of {limit} bytes.")]
+    PayloadTooLarge { limit: u64 },
+    #[error("The upstream `{upstream}` could not be reached: {detail}")]
+    UpstreamUnreachable { upstream: String, detail: String },
+    #[error("Timed out {} the upstream `{upstream}` after {ms} ms.", phase.describe())]
+    UpstreamTimeout {
+        upstream: String,
+        phase: Phase,
+        ms: u64,
+    },
+    #[error(
+        "The upstream `{upstream}` uses {mode} authentication, which is not available in this build."
+    )]
+    UpstreamAuthUnavailable { upstream: String, mode: String },
+    #[error("{0}")]
+    NotSupported(String),
+    #[error(
+        "The admin API is disabled: set server.adminAuth.password (or GATEWAY_ADMIN_PASSWORD)."
+    )]
+    AdminDisabled,
+    #[error("Admin credentials are missing or wrong.")]
+    AdminUnauthorized,
+    #[error("Internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    message: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    param: Option<&'a str>,
+    code: &'static str,
+}
+
+impl GatewayError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_) | Self::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::MissingApiKey | Self::InvalidApiKey | Self::AdminUnauthorized => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::AdminDisabled => StatusCode::FORBIDDEN,
+            Self::ModelNotFound(_) | Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UpstreamUnreachable { .. } | Self::UpstreamAuthUnavailable { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
+            Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// OpenAI's `type` field.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::UpstreamUnreachable { .. }
+            | Self::UpstreamTimeout { .. }
+            | Self::UpstreamAuthUnavailable { .. } => "upstream_error",
+            Self::Internal(_) => "server_error",
+            Self::AdminDisabled | Self::AdminUnauthorized => "authentication_error",
+            _ => "invalid_request_error",
+        }
+    }
+
+    /// The stable machine-readable `code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson(_) => "invalid_json",
+            Self::InvalidRequest { code, .. } => code,
+            Self::MissingApiKey | Self::InvalidApiKey => "invalid_api_key",
+            Self::ModelNotFound(_) => "model_not_found",
+            Self::NotFound { .. } => "unknown_url",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::PayloadTooLarge { .. } => "request_too_large",
+            Self::UpstreamUnreachable { .. } => "upstream_unreachable",
+            Self::UpstreamTimeout {
+                phase: Phase::Connect,
+                ..
+            } => "upstream_connect_timeout",
+            Self::UpstreamTimeout {
+                phase: Phase::FirstByte,
+                ..
+            } => "upstream_first_byte_timeout",
+            Self::UpstreamTimeout {
+                phase: Phase::Total,
+                ..
+            } => "upstream_timeout",
+            Self::UpstreamAuthUnavailable { .. } => "upstream_auth_unavailable",
+            Self::NotSupported(_) => "not_supported",
+            Self::AdminDisabled => "admin_disabled",
+            Self::AdminUnauthorized => "admin_unauthorized",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn param(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidRequest { param, .. } => *param,
+            Self::ModelNotFound(_) => Some("model"),
+            _ => None,
+        }
+    }
+
+    /// Whether the same request may succeed on another attempt (nothing reached the upstream
+    /// application yet).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::UpstreamUnreachable { .. }
+                | Self::UpstreamTimeout {
+                    phase: Phase::Connect,
+                    ..
+                }
+        )
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let envelope = Envelope {
+            error: Body {
+                message: self.to_string(),
+                kind: self.kind(),
+                param: self.param(),
+                code: self.code(),
+            },
+        };
+        let body = serde_json::to_vec(&envelope).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if matches!(self, Self::AdminUnauthorized) {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"aoai-gateway admin\", charset=\"UTF-8\""),
+            );
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_json(err: GatewayError) -> (StatusCode, serde_json::Value) {
+        let response = err.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn envelope_is_openai_shaped() {
+        let (status, json) = body_json(GatewayError::ModelNotFound("nope".into())).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(json["error"]["code"], "model_not_found");
+        assert_eq!(json["error"]["type"], "invalid_request_error");
+        assert_eq!(json["error"]["param"], "model");
+        assert!(json["error"]["message"].as_str().unwrap().contains("nope"));
+    }
+
+    #[tokio::test]
+    async fn timeouts_name_their_phase() {
+        let err = GatewayError::UpstreamTimeout {
+            upstream: "east".into(),
+            phase: Phase::FirstByte,
+            ms: 50,
+        };
+        let (status, json) = body_json(err).await;
+        assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(json["error"]["code"], "upstream_first_byte_timeout");
+        assert_eq!(json["error"]["param"], serde_json::Value::Null);
+    }
+}

@@ -1,0 +1,36 @@
+//! aoai-gateway: OpenAI-compatible clients in, Azure OpenAI / Foundry deployments out.
+//!
+//! Module map, in request-flow order:
+//! - [`server`]: listeners (TCP_NODELAY), the router and its layer stack, graceful shutdown.
+//! - [`state`]: the per-request snapshot (`Runtime`): config, model table, upstream clients.
+//! - [`inbound`]: client-facing dialects; each turns HTTP into a [`call::Call`].
+//! - [`call`]: one client request, dialect-neutral: operation, model alias, body, stream flag.
+//! - [`policy`]: client-key authentication.
+//! - [`proxy`]: the forwarding pipeline every dialect shares: key, body, route, send, respond.
+//! - [`route`]: model alias → deployment target and upstream URL.
+//! - [`upstream`]: upstream dialects (URL and body rewrite), credentials, the pooled client,
+//!   the send/retry loop and header hygiene.
+//! - [`stream`]: the side scanner that finds usage and error events in JSON and SSE bodies.
+//! - [`body`]: the response body wrapper: forwards frames, enforces idle/total timeouts, feeds
+//!   the scanner and records the outcome when the body ends or the client goes away.
+//! - [`telemetry`]: per-model usage counters.
+//! - [`admin`]: the admin API behind HTTP Basic auth.
+//! - [`config`]: schema, loading (file, env, env-only), validation.
+//! - [`error`]: the one error enum at the HTTP boundary, OpenAI-shaped.
+//! - [`demo`]: `aoai-gateway demo`, the gateway plus an in-process mock on loopback.
+
+pub mod admin;
+pub mod body;
+pub mod call;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod inbound;
+pub mod policy;
+pub mod proxy;
+pub mod route;
+pub mod server;
+pub mod state;
+pub mod stream;
+pub mod telemetry;
+pub mod upstream;

@@ -1,0 +1,145 @@
+//! `aoai-gateway`: the CLI. Everything else lives in the library.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aoai_gateway::{config, demo, server, state::AppState};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "aoai-gateway",
+    version,
+    about = "OpenAI-compatible gateway for Azure OpenAI and Azure AI Foundry"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gateway (config from --config, else CONFIG_PATH, else ./config/config.json,
+    /// else env-only mode from AZURE_OPENAI_ENDPOINT).
+    Serve {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Check a config file and print every problem with its JSON path.
+    CheckConfig { file: PathBuf },
+    /// Run the gateway in front of an in-process mock Azure deployment on loopback.
+    Demo {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Client key to accept (default: a generated one).
+        #[arg(long)]
+        key: Option<String>,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| {
+            tracing_subscriber::EnvFilter::try_new(
+                std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".to_owned()),
+            )
+        })
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// One line on stdout; scripts and tests read it, so it is flushed at once.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn check_config(file: &PathBuf) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let (_, problems) = config::check_text(&text);
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == config::Severity::Error)
+        .count();
+    for p in &problems {
+        say(&p.to_string());
+    }
+    if errors > 0 {
+        say(&format!(
+            "{}: {errors} error(s), {} warning(s)",
+            file.display(),
+            problems.len() - errors
+        ));
+        ExitCode::FAILURE
+    } else {
+        say(&format!(
+            "{}: ok ({} warning(s))",
+            file.display(),
+            problems.len()
+        ));
+        ExitCode::SUCCESS
+    }
+}
+
+async fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let loaded = config::load(config_path.as_deref(), &env).map_err(|e| e.to_string())?;
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    let host = loaded.config.server.host.clone();
+    let port = loaded.config.server.port;
+    let app = AppState::new(loaded.config)?;
+    let listener = server::bind(&host, port)
+        .await
+        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let addr = server::local_addr(&listener).map_err(|e| e.to_string())?;
+    tracing::info!(source = ?loaded.source, "config loaded");
+    say(&format!("aoai-gateway listening on http://{addr}"));
+    server::serve(listener, app, server::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::CheckConfig { file } = &cli.command {
+        return check_config(file);
+    }
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { config } => serve(config).await,
+            Command::Demo { port, key } => demo::run(demo::DemoOptions { port, key }, say).await,
+            Command::CheckConfig { .. } => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The forwarding pipeline, shared by every inbound dialect:
+//! client key → body (limited) → `Call` → route → upstream → streamed response.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tokio::time::Instant;
+
+use crate::body::ObservedBody;
+use crate::call::{self, Call, Operation};
+use crate::error::GatewayError;
+use crate::state::{AppState, Runtime};
+use crate::telemetry::stats::RequestRecord;
+use crate::upstream::headers;
+use crate::upstream::send::{self, Outbound};
+
+const X_REQUEST_ID: &str = "x-request-id";
+
+/// The client's `x-request-id` when it is a sane token, else a fresh one; it travels upstream
+/// so both sides' logs correlate.
+fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(X_REQUEST_ID)
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.to_str().is_ok())
+        .cloned()
+        .unwrap_or_else(|| {
+            let id = format!("gw-{:016x}", rand::random::<u64>());
+            HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("gw-unknown"))
+        })
+}
+
+/// Reads the request body up to the configured limit.
+async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<Bytes, GatewayError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(GatewayError::PayloadTooLarge { limit });
+    }
+    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
+    match Limited::new(body, limit_usize).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(GatewayError::PayloadTooLarge { limit }),
+        Err(e) => Err(GatewayError::InvalidRequest {
+            message: format!("Could not read the request body: {e}"),
+            param: None,
+            code: "body_read_error",
+        }),
+    }
+}
+
+/// Forwards one JSON operation; every failure becomes an OpenAI-shaped error response.
+pub async fn forward(app: Arc<AppState>, op: Operation, req: Request<Body>) -> Response {
+    let runtime = app.runtime.load_full();
+    match forward_inner(&runtime, op, req).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn forward_inner(
+    rt: &Runtime,
+    op: Operation,
+    req: Request<Body>,
+) -> Result<Response, GatewayError> {
+    let (parts, body) = req.into_parts();
+    let client = rt.keys.authenticate(&parts.headers)?;
+    let bytes = read_body(body, &parts.headers, rt.body_limit).await?;
+    let peeked = call::peek(&bytes)?;
+    let call = Call {
+        op,
+        model: peeked.model,
+        stream: peeked.stream,
+        body: bytes,
+        model_span: peeked.model_span,
+        client,
+    };
+    let target = rt.models.resolve(op, &call.model)?;
+    let request_id = request_id(&parts.headers);
+    let deadline = Instant::now() + rt.policy.total;
+    let outbound = Outbound {
+        call: &call,
+        target: &target,
+        client_headers: &parts.headers,
+        request_id: &request_id,
+        policy: &rt.policy,
+        deadline,
+    };
+    let upstream = match send::send(&outbound).await {
+        Ok(r) => r,
+        Err(err) => {
+            target.stats.record(RequestRecord {
+                error: true,
+                ..Default::default()
+            });
+            tracing::warn!(model = %call.model, upstream = %target.upstream.name, error = %err, "upstream call failed");
+            return Err(err);
+        }
+    };
+    let (mut head, incoming) = upstream.into_parts();
+    headers::clean_response(&mut head.headers);
+    if !head.headers.contains_key(X_REQUEST_ID) {
+        head.headers.insert(X_REQUEST_ID, request_id);
+    }
+    let content_type = head
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let observed = ObservedBody::new(
+        incoming,
+        content_type,
+        Arc::clone(&target.stats),
+        head.status.is_client_error() || head.status.is_server_error(),
+        rt.policy.idle,
+        deadline,
+    );
+    Ok(Response::from_parts(head, Body::new(observed)).into_response())
+}

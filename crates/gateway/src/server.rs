@@ -1,0 +1,123 @@
+//! Listener, router and shutdown.
+//!
+//! The router, outermost first:
+//! 1. `/healthz` — no auth, no state; for load balancers and Caddy's health checks.
+//! 2. `/v1/*` — the OpenAI dialect ([`crate::inbound::openai`]); each handler authenticates
+//!    the client and runs the shared pipeline ([`crate::proxy`]).
+//! 3. `/admin/api/*` — Basic-auth admin API ([`crate::admin`]).
+//! 4. Fallbacks — unknown paths and wrong methods get OpenAI-shaped 404/405 errors.
+//!
+//! There is deliberately no buffering or body-limit layer: the pipeline reads request bodies
+//! itself (to answer 413 in OpenAI's shape) and never buffers responses.
+//! Accepted sockets get TCP_NODELAY (axum's `serve` leaves it off; a Nagle stall costs ~40 ms).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::OriginalUri;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use http::Method;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::error::GatewayError;
+use crate::state::AppState;
+use crate::{admin, inbound};
+
+/// How long in-flight requests (streams included) get to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+pub fn router(app: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .merge(inbound::openai::router())
+        .merge(admin::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+}
+
+async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> Response {
+    GatewayError::NotFound {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+    .into_response()
+}
+
+async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> Response {
+    GatewayError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+    .into_response()
+}
+
+/// Binds the listening socket (`port` 0 picks a free port).
+pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind((host, port)).await
+}
+
+/// Serves until `shutdown` resolves, then drains for at most [`SHUTDOWN_GRACE`].
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
+    let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = drain_tx.send(());
+    });
+    let server = server.into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result,
+        _ = async {
+            let _ = drain_rx.await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!("shutdown grace period over; closing remaining connections");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}
+
+/// The address a listener actually bound, for the startup line tests and scripts read.
+pub fn local_addr(listener: &TcpListener) -> std::io::Result<SocketAddr> {
+    listener.local_addr()
+}

@@ -1,0 +1,131 @@
+//! The runtime snapshot: everything a request needs, built from one config.
+//!
+//! A request loads one `Arc<Runtime>` from the `ArcSwap` and uses it to the end, so a reload
+//! (prepare a new `Runtime`, then swap) never mixes two configs inside one request.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+
+use crate::config::{AdminAuthConfig, AuthMode, Config};
+use crate::policy::ClientKeys;
+use crate::route::ModelTable;
+use crate::telemetry::Stats;
+use crate::upstream::client::{self, ClientSettings};
+use crate::upstream::{Credential, Upstream};
+
+/// Timeouts and retry rules for upstream calls.
+#[derive(Debug, Clone)]
+pub struct UpstreamPolicy {
+    pub first_byte: Duration,
+    pub idle: Duration,
+    pub total: Duration,
+    pub max_retries: u32,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub retry_statuses: Vec<u16>,
+}
+
+/// Admin Basic-auth credentials; `None` when the admin API is disabled.
+#[derive(Debug, Clone)]
+pub struct AdminCredentials {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug)]
+pub struct Runtime {
+    pub config: Config,
+    pub keys: ClientKeys,
+    pub models: ModelTable,
+    pub policy: UpstreamPolicy,
+    pub body_limit: u64,
+    pub admin: Option<AdminCredentials>,
+    /// When this runtime was built (Unix seconds): the `created` of `/v1/models` entries.
+    pub created: u64,
+}
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+fn admin_credentials(cfg: &AdminAuthConfig) -> Option<AdminCredentials> {
+    (cfg.enabled && !cfg.password.is_empty()).then(|| AdminCredentials {
+        username: cfg.username.clone(),
+        password: cfg.password.clone(),
+    })
+}
+
+impl Runtime {
+    /// The fallible half of a (re)load: builds clients and tables without touching live state.
+    pub fn build(config: Config, stats: Arc<Stats>) -> Result<Self, String> {
+        let server = &config.server;
+        let up = &server.upstream;
+        let tls = client::tls_config().map_err(|e| format!("TLS setup: {e}"))?;
+        let settings = ClientSettings {
+            connect_timeout: ms(up.connect_timeout_ms),
+            pool_idle_timeout: ms(up.pool.keep_alive_timeout_ms),
+            pool_max_idle_per_host: usize::try_from(up.pool.connections).unwrap_or(usize::MAX),
+        };
+        let mut upstreams = HashMap::with_capacity(config.upstreams.len());
+        let mut passthrough = false;
+        for u in &config.upstreams {
+            let auth = u.auth.as_ref().unwrap_or(&config.auth);
+            passthrough |= auth.mode == AuthMode::Passthrough;
+            let credential = Credential::from_config(auth, u.kind)
+                .map_err(|e| format!("upstream `{}` auth: {e}", u.name))?;
+            let upstream = Upstream::new(
+                u,
+                credential,
+                client::build(settings, Arc::clone(&tls)),
+                settings.connect_timeout,
+            )
+            .map_err(|e| format!("upstream `{}`: {e}", u.name))?;
+            upstreams.insert(u.name.clone(), Arc::new(upstream));
+        }
+        let fallback = config.model_fallback.as_ref().map(|f| f.upstream.as_str());
+        let models = ModelTable::build(&config.models, &upstreams, fallback, stats)?;
+        let policy = UpstreamPolicy {
+            first_byte: ms(up.first_byte_timeout_ms),
+            idle: ms(up.idle_timeout_ms),
+            total: ms(up.request_timeout_ms),
+            max_retries: up.max_retries,
+            retry_base: ms(up.retry_base_ms),
+            retry_max: ms(up.retry_max_ms),
+            retry_statuses: up.retry_statuses.clone(),
+        };
+        let created = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Ok(Self {
+            keys: ClientKeys::new(&config.api_keys, passthrough),
+            models,
+            policy,
+            body_limit: server.body_limit,
+            admin: admin_credentials(&server.admin_auth),
+            created,
+            config,
+        })
+    }
+}
+
+/// Shared by every handler.
+#[derive(Debug)]
+pub struct AppState {
+    pub runtime: ArcSwap<Runtime>,
+    pub stats: Arc<Stats>,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Result<Arc<Self>, String> {
+        let stats = Arc::new(Stats::default());
+        let runtime = Runtime::build(config, Arc::clone(&stats))?;
+        Ok(Arc::new(Self {
+            runtime: ArcSwap::from_pointee(runtime),
+            stats,
+        }))
+    }
+}

@@ -1,0 +1,434 @@
+//! Usage and error detection for non-streaming JSON bodies, keeping only the head and a
+//! rolling tail. Azure puts `usage` near the end of chat/completions/embeddings/responses
+//! bodies, and embeddings bodies can be many MiB, so the middle is never kept.
+
+use std::sync::LazyLock;
+
+use memchr::memmem;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+use super::ScanOutcome;
+use super::usage::{Doc, Usage, usage_from_value};
+
+/// The tail kept for the usage search. `usage` and the few fields that may follow it in a
+/// Responses object (`user`, `metadata`, …) fit comfortably.
+const TAIL_LEN: usize = 64 * 1024;
+/// Enough of the start to see a top-level `{"error"` and an early `finish_reason`.
+const HEAD_LEN: usize = 256;
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+static USAGE_KEY: LazyLock<memmem::FinderRev<'static>> =
+    LazyLock::new(|| memmem::FinderRev::new(b"\"usage\""));
+static CONTENT_FILTER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"\"content_filter\""));
+
+/// Scanner for an `application/json` body.
+#[derive(Debug, Default)]
+pub struct JsonTail {
+    head: Vec<u8>,
+    /// At least the last `TAIL_LEN` bytes, at most `2 * TAIL_LEN`; the front is discarded
+    /// only when that bound is hit, so trimming is amortized O(1) per byte, and a body of up
+    /// to `2 * TAIL_LEN` is kept whole however it is framed.
+    tail: Vec<u8>,
+    total: u64,
+    done: bool,
+    out: ScanOutcome,
+}
+
+impl JsonTail {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if self.done || chunk.is_empty() {
+            return;
+        }
+        self.total = self.total.saturating_add(chunk.len() as u64);
+        if self.head.len() < HEAD_LEN {
+            let take = chunk.len().min(HEAD_LEN - self.head.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        if chunk.len() >= 2 * TAIL_LEN {
+            self.tail.clear();
+            self.tail
+                .extend_from_slice(&chunk[chunk.len() - TAIL_LEN..]);
+            return;
+        }
+        let len = self.tail.len() + chunk.len();
+        if len > 2 * TAIL_LEN {
+            let drop = (len - TAIL_LEN).min(self.tail.len());
+            self.tail.drain(..drop);
+        }
+        self.tail.extend_from_slice(chunk);
+    }
+
+    /// Decides the outcome from what was kept, then frees the buffers; idempotent.
+    pub fn finish(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.judge();
+        self.head = Vec::new();
+        self.tail = Vec::new();
+    }
+
+    /// A body kept whole is parsed exactly; a longer one is judged from its head and tail.
+    fn judge(&mut self) {
+        let whole = self.total == self.tail.len() as u64;
+        if whole {
+            let body = self.tail.strip_prefix(BOM).unwrap_or(&self.tail);
+            if let Some(doc) = Doc::parse(body) {
+                doc.apply(&mut self.out);
+                // Lifecycle `type`s mean nothing in a plain body; completeness is decided here.
+                self.out.finished = true;
+                return;
+            }
+            self.out.finished = serde_json::from_slice::<IgnoredAny>(body).is_ok();
+        } else {
+            self.out.finished = looks_complete(&self.head, &self.tail);
+        }
+        if top_level_error(&self.head) {
+            self.out.error_event = true;
+        }
+        if let Some(u) = last_usage(&self.tail) {
+            self.out.usage = Some(u);
+        }
+        if content_filtered(&self.head) || content_filtered(&self.tail) {
+            self.out.content_filtered = true;
+        }
+    }
+
+    pub fn outcome(&self) -> ScanOutcome {
+        self.out
+    }
+}
+
+/// Without the middle of the body the best check is that it opens and closes the same
+/// container.
+fn looks_complete(head: &[u8], tail: &[u8]) -> bool {
+    let head = head.strip_prefix(BOM).unwrap_or(head).trim_ascii_start();
+    matches!(
+        (head.first(), tail.trim_ascii_end().last()),
+        (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']'))
+    )
+}
+
+/// `{"error": <non-null>` at the very start: Azure and OpenAI error bodies lead with it.
+fn top_level_error(head: &[u8]) -> bool {
+    let head = head.strip_prefix(BOM).unwrap_or(head).trim_ascii_start();
+    let Some(rest) = head.strip_prefix(b"{") else {
+        return false;
+    };
+    let rest = rest.trim_ascii_start();
+    if !rest.starts_with(b"\"error\"") {
+        return false;
+    }
+    value_start(rest, b"\"error\"".len()).is_some_and(|i| rest.get(i) != Some(&b'n'))
+}
+
+/// The last `"usage": {…}` key in `buf` whose object is complete and holds a usage.
+fn last_usage(buf: &[u8]) -> Option<Usage> {
+    USAGE_KEY.rfind_iter(buf).find_map(|pos| {
+        if escaped_or_unknown(buf, pos) {
+            return None;
+        }
+        let start = value_start(buf, pos + b"\"usage\"".len())?;
+        if buf.get(start) != Some(&b'{') {
+            return None;
+        }
+        let end = balanced_end(buf, start)?;
+        let v: Value = serde_json::from_slice(buf.get(start..end)?).ok()?;
+        usage_from_value(&v)
+    })
+}
+
+/// Whether the quote at `pos` is escaped. An even run of backslashes escapes itself; a run
+/// reaching the start of the window cannot be judged, so it is treated as escaped.
+fn escaped_or_unknown(buf: &[u8], pos: usize) -> bool {
+    let before = &buf[..pos];
+    let run = before.iter().rev().take_while(|&&b| b == b'\\').count();
+    run == before.len() || run % 2 == 1
+}
+
+/// After a key ending at `after`: skips whitespace, `:`, whitespace and returns the index of
+/// the value's first byte; `None` if no colon follows (the string was a value, not a key).
+pub(super) fn value_start(buf: &[u8], after: usize) -> Option<usize> {
+    let skip_ws = |mut i: usize| {
+        while buf.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    let colon = skip_ws(after);
+    (buf.get(colon) == Some(&b':')).then(|| skip_ws(colon + 1))
+}
+
+/// The index just past the object or array opening at `start`, honouring strings and
+/// escapes; `None` if it does not close within `buf`.
+fn balanced_end(buf: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escape = false;
+    for (i, &b) in buf.iter().enumerate().skip(start) {
+        if in_string {
+            match b {
+                _ if escape => escape = false,
+                b'\\' => escape = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Best effort: `"finish_reason": "content_filter"` or `"reason": "content_filter"`
+/// (Responses `incomplete_details`) anywhere in `buf`.
+fn content_filtered(buf: &[u8]) -> bool {
+    CONTENT_FILTER.find_iter(buf).any(|pos| {
+        let before = buf[..pos].trim_ascii_end();
+        let Some(key) = before.strip_suffix(b":") else {
+            return false;
+        };
+        let key = key.trim_ascii_end();
+        key.ends_with(b"\"finish_reason\"") || key.ends_with(b"\"reason\"")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(body: &[u8], frame: usize) -> ScanOutcome {
+        let mut t = JsonTail::new();
+        for c in body.chunks(frame.max(1)) {
+            t.feed(c);
+        }
+        t.finish();
+        t.finish();
+        t.outcome()
+    }
+
+    /// Scans `body` as one chunk and in several frame sizes; all must agree.
+    fn scan_all(body: &[u8]) -> ScanOutcome {
+        let one = scan(body, body.len());
+        for frame in [1, 7, 1000, 16 * 1024, TAIL_LEN, TAIL_LEN + 1] {
+            if frame < 64 && body.len() > 300_000 {
+                continue;
+            }
+            assert_eq!(scan(body, frame), one, "frame {frame}");
+        }
+        one
+    }
+
+    const CHAT: &str = r#"{"id":"chatcmpl-AEj7pKFoiTqDPHuxOcirA9KIvf3yz","object":"chat.completion","created":1728073417,"model":"o1-2024-12-17","choices":[{"index":0,"finish_reason":"stop","logprobs":null,"message":{"role":"assistant","content":"héllo 🌍","refusal":null},"content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":false,"severity":"safe"}}}],"usage":{"completion_tokens":1843,"prompt_tokens":20,"total_tokens":1863,"completion_tokens_details":{"audio_tokens":null,"reasoning_tokens":448},"prompt_tokens_details":{"audio_tokens":null,"cached_tokens":16}},"prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"custom_blocklists":{"filtered":false},"jailbreak":{"filtered":false,"detected":false}}}]}"#;
+
+    #[test]
+    fn chat_completion() {
+        let o = scan_all(CHAT.as_bytes());
+        let want = Usage {
+            prompt: 20,
+            completion: 1843,
+            total: 1863,
+            cached: 16,
+            reasoning: 448,
+        };
+        assert_eq!(o.usage, Some(want));
+        assert!(o.finished && !o.error_event && !o.content_filtered);
+        assert_eq!(o.events, 0);
+        // The same bytes forced through the tail path give the same usage.
+        assert_eq!(last_usage(CHAT.as_bytes()), Some(want));
+        assert!(looks_complete(CHAT.as_bytes(), CHAT.as_bytes()));
+    }
+
+    #[test]
+    fn responses_object_usage_followed_by_fields() {
+        let body = r#"{"id":"resp_67cb","object":"response","created_at":1741290958,"status":"completed","error":null,"incomplete_details":null,"model":"o4-mini","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hi","annotations":[]}]}],"usage":{"input_tokens":36,"input_tokens_details":{"cached_tokens":8},"output_tokens":87,"output_tokens_details":{"reasoning_tokens":64},"total_tokens":123},"user":null,"metadata":{"usage":"tag"},"content_filters":null}"#;
+        let want = Usage {
+            prompt: 36,
+            completion: 87,
+            total: 123,
+            cached: 8,
+            reasoning: 64,
+        };
+        let o = scan_all(body.as_bytes());
+        assert_eq!(o.usage, Some(want));
+        assert!(o.finished && !o.error_event);
+        assert_eq!(last_usage(body.as_bytes()), Some(want));
+    }
+
+    fn embeddings(n: usize) -> String {
+        let mut s = String::from(r#"{"object":"list","data":["#);
+        for i in 0..n {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!(
+                r#"{{"object":"embedding","index":{i},"embedding":[0.0023064255,-0.009327292,0.015797347,-0.0077780345]}}"#
+            ));
+        }
+        s.push_str(r#"],"model":"text-embedding-3-small","usage":{"prompt_tokens":4096,"total_tokens":4096}}"#);
+        s
+    }
+
+    #[test]
+    fn large_embeddings_use_the_tail() {
+        let body = embeddings(3000);
+        assert!(body.len() > 200 * 1024);
+        let o = scan_all(body.as_bytes());
+        assert_eq!(
+            o.usage,
+            Some(Usage {
+                prompt: 4096,
+                total: 4096,
+                ..Usage::default()
+            })
+        );
+        assert!(o.finished && !o.error_event && !o.content_filtered);
+    }
+
+    #[test]
+    fn escaped_usage_in_content_is_ignored() {
+        let content = r#"see \"usage\":{\"prompt_tokens\":999} and {\"x\\\"usage\": {\"prompt_tokens\":998}}"#;
+        let small = format!(
+            r#"{{"choices":[{{"message":{{"content":"{content}"}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}}}}"#
+        );
+        let want = Usage {
+            prompt: 5,
+            completion: 6,
+            total: 11,
+            ..Usage::default()
+        };
+        assert_eq!(scan_all(small.as_bytes()).usage, Some(want));
+        // Content after the real usage (e.g. a later field) must not win either.
+        let pad = "x".repeat(300 * 1024);
+        let big = format!(
+            r#"{{"pad":"{pad}","usage":{{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}},"note":"{content}","key\"usage":{{"prompt_tokens":997}}}}"#
+        );
+        let o = scan_all(big.as_bytes());
+        assert_eq!(o.usage, Some(want));
+        assert!(o.finished);
+    }
+
+    #[test]
+    fn error_bodies() {
+        let body = r#"{"error":{"code":"429","message":"Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-08-01-preview have exceeded token rate limit."}}"#;
+        let o = scan_all(body.as_bytes());
+        assert!(o.error_event && o.finished && o.usage.is_none());
+        let filtered = r#"{"error":{"message":"The response was filtered","type":null,"param":"prompt","code":"content_filter","status":400,"innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{"hate":{"filtered":true,"severity":"high"}}}}}"#;
+        assert!(scan_all(filtered.as_bytes()).error_event);
+        // Large (tail path) with the error key first.
+        let big = format!(
+            r#" {{ "error" : {{"message":"{}"}}}}"#,
+            "y".repeat(200 * 1024)
+        );
+        let o = scan_all(big.as_bytes());
+        assert!(o.error_event && o.finished);
+        // A Responses object's `"error": null` is not an error.
+        assert!(!top_level_error(br#"{"error":null,"id":"resp_1"}"#));
+        assert!(!top_level_error(br#"{"id":"x","error":{}}"#));
+    }
+
+    #[test]
+    fn content_filter_finish() {
+        let body = r#"{"choices":[{"index":0,"finish_reason":"content_filter","message":{"role":"assistant","content":"partial"}}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#;
+        let o = scan_all(body.as_bytes());
+        assert!(o.content_filtered && !o.error_event);
+        let big = format!(
+            r#"{{"pad":"{}","choices":[{{"finish_reason": "content_filter"}}],"usage":{{"prompt_tokens":1}}}}"#,
+            "z".repeat(200 * 1024)
+        );
+        let o = scan_all(big.as_bytes());
+        assert!(o.content_filtered);
+        assert_eq!(o.usage.map(|u| u.prompt), Some(1));
+        assert!(!content_filtered(
+            br#"{"code":"content_filter","content_filter_results":{}}"#
+        ));
+    }
+
+    #[test]
+    fn mid_size_bodies_are_parsed_whole_in_any_framing() {
+        // The filter verdict is past the head and before the last 64 KiB: only an exact
+        // parse sees it, and every framing must get one.
+        let body = format!(
+            r#"{{"id":"{}","choices":[{{"finish_reason":"content_filter","message":{{"content":"{}"}}}}],"usage":{{"prompt_tokens":1,"completion_tokens":1}}}}"#,
+            "i".repeat(HEAD_LEN),
+            "c".repeat(100 * 1024),
+        );
+        assert!(body.len() > TAIL_LEN + HEAD_LEN && body.len() < 2 * TAIL_LEN);
+        let o = scan_all(body.as_bytes());
+        assert!(o.finished && o.content_filtered);
+        assert_eq!(o.usage.map(|u| u.total), Some(2));
+    }
+
+    #[test]
+    fn truncated_bodies_are_not_finished() {
+        let cut = &CHAT.as_bytes()[..CHAT.len() - 40];
+        let o = scan_all(cut);
+        assert!(!o.finished);
+        // The usage object itself was complete before the cut.
+        assert_eq!(o.usage.map(|u| u.total), Some(1863));
+        let big = embeddings(3000);
+        let o = scan_all(&big.as_bytes()[..big.len() - 3]);
+        assert!(!o.finished && o.usage.is_none());
+        assert!(!scan(b"", 1).finished);
+        assert!(!scan(b"   ", 1).finished);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = br#"{}[]":,\ usage0123456789.-nultrefasx"#;
+        for round in 0..300 {
+            let len = (next() % 2000) as usize + if round % 50 == 0 { 150_000 } else { 0 };
+            let body: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r.is_multiple_of(5) {
+                        (r >> 8) as u8
+                    } else {
+                        alphabet[(r >> 8) as usize % alphabet.len()]
+                    }
+                })
+                .collect();
+            let mut t = JsonTail::new();
+            let mut rest = &body[..];
+            while !rest.is_empty() {
+                let n = ((next() % 4096) as usize + 1).min(rest.len());
+                t.feed(&rest[..n]);
+                rest = &rest[n..];
+            }
+            t.finish();
+            let _ = t.outcome();
+        }
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        let _ = scan(deep.as_bytes(), 4096);
+        let deep = format!(r#"{{"usage":{}"#, "{\"a\":".repeat(50_000));
+        let _ = scan(deep.as_bytes(), 4096);
+        assert_eq!(value_start(b"\"usage\"  :", 7), Some(10));
+        assert_eq!(balanced_end(b"}", 0), None);
+        assert!(escaped_or_unknown(b"\\\"", 1) && escaped_or_unknown(b"\"", 0));
+        assert!(!escaped_or_unknown(b"a\\\\\"", 3));
+    }
+}

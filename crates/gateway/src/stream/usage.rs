@@ -1,0 +1,253 @@
+//! Token usage as reported by the upstream, and the few response fields the scanners act on.
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Map, Value};
+
+use super::ScanOutcome;
+
+/// Token counts of one response, normalized across the chat/completions/embeddings and the
+/// Responses API dialects.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt: u64,
+    pub completion: u64,
+    pub total: u64,
+    pub cached: u64,
+    pub reasoning: u64,
+}
+
+/// From a `usage` object of any dialect: chat/completions/embeddings (`prompt_tokens`,
+/// `completion_tokens`, `total_tokens`, `prompt_tokens_details.cached_tokens`,
+/// `completion_tokens_details.reasoning_tokens`) or responses (`input_tokens`,
+/// `output_tokens`, `total_tokens`, `input_tokens_details.cached_tokens`,
+/// `output_tokens_details.reasoning_tokens`); also a top-level `cached_tokens`.
+/// `total` defaults to prompt+completion when absent. Nulls are 0. Returns `None` if `v` is
+/// not an object with at least one known numeric count, so an all-null object never
+/// overwrites a real usage seen earlier.
+pub fn usage_from_value(v: &Value) -> Option<Usage> {
+    let o = v.as_object()?;
+    let details = |outer: &str, inner: &str| {
+        o.get(outer)
+            .and_then(Value::as_object)
+            .and_then(|d| count(d, inner))
+    };
+    let prompt = count(o, "prompt_tokens").or_else(|| count(o, "input_tokens"));
+    let completion = count(o, "completion_tokens").or_else(|| count(o, "output_tokens"));
+    let total = count(o, "total_tokens");
+    let cached = details("prompt_tokens_details", "cached_tokens")
+        .or_else(|| details("input_tokens_details", "cached_tokens"))
+        .or_else(|| count(o, "cached_tokens"));
+    let reasoning = details("completion_tokens_details", "reasoning_tokens")
+        .or_else(|| details("output_tokens_details", "reasoning_tokens"));
+    if [prompt, completion, total, cached, reasoning]
+        .iter()
+        .all(Option::is_none)
+    {
+        return None;
+    }
+    let prompt = prompt.unwrap_or(0);
+    let completion = completion.unwrap_or(0);
+    Some(Usage {
+        prompt,
+        completion,
+        total: total.unwrap_or_else(|| prompt.saturating_add(completion)),
+        cached: cached.unwrap_or(0),
+        reasoning: reasoning.unwrap_or(0),
+    })
+}
+
+/// A numeric count; floats (some OpenAI-compatible engines send `12.0`) are truncated and
+/// negatives clamp to 0. Null or any other type is "absent".
+fn count(o: &Map<String, Value>, key: &str) -> Option<u64> {
+    let v = o.get(key)?;
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.is_finite())
+            .map(|f| f.max(0.0) as u64)
+    })
+}
+
+/// The fields of a response body or SSE data object that matter to the scanners; everything
+/// else is skipped by serde without being materialized (a `response.completed` event carries
+/// the whole output).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct Doc {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// Present and non-null means an error object or message.
+    error: Option<IgnoredAny>,
+    usage: Option<Value>,
+    choices: Option<Vec<Choice>>,
+    incomplete_details: Option<Incomplete>,
+    /// The Responses API wraps the response object in its lifecycle events.
+    response: Option<Box<Doc>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Choice {
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Incomplete {
+    reason: Option<String>,
+}
+
+const CONTENT_FILTER: &str = "content_filter";
+
+impl Doc {
+    /// Parses `bytes` as one JSON value of the shape above; `None` if it is not.
+    pub(super) fn parse(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+
+    /// Folds this document into `out`. Sets `finished` only for Responses lifecycle events;
+    /// a plain JSON body decides completeness itself.
+    pub(super) fn apply(&self, out: &mut ScanOutcome) {
+        if self.error.is_some() {
+            out.error_event = true;
+        }
+        match self.kind.as_deref() {
+            Some("error") => out.error_event = true,
+            Some("response.completed" | "response.incomplete") => out.finished = true,
+            Some("response.failed") => {
+                out.error_event = true;
+                out.finished = true;
+            }
+            _ => {}
+        }
+        if let Some(u) = self.usage.as_ref().and_then(usage_from_value) {
+            out.usage = Some(u);
+        }
+        if self.filtered() {
+            out.content_filtered = true;
+        }
+        if let Some(r) = &self.response {
+            if let Some(u) = r.usage.as_ref().and_then(usage_from_value) {
+                out.usage = Some(u);
+            }
+            if r.filtered() {
+                out.content_filtered = true;
+            }
+        }
+    }
+
+    /// A chat/completions choice stopped by the filter, or a Responses object left
+    /// incomplete by it.
+    fn filtered(&self) -> bool {
+        let by_choice = self
+            .choices
+            .iter()
+            .flatten()
+            .any(|c| c.finish_reason.as_deref() == Some(CONTENT_FILTER));
+        let by_incomplete = self
+            .incomplete_details
+            .as_ref()
+            .is_some_and(|d| d.reason.as_deref() == Some(CONTENT_FILTER));
+        by_choice || by_incomplete
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn chat_usage_with_details() {
+        let v = json!({"completion_tokens": 1843, "prompt_tokens": 20, "total_tokens": 1863,
+            "completion_tokens_details": {"audio_tokens": null, "reasoning_tokens": 448},
+            "prompt_tokens_details": {"audio_tokens": null, "cached_tokens": 12}});
+        let u = usage_from_value(&v);
+        assert_eq!(
+            u,
+            Some(Usage {
+                prompt: 20,
+                completion: 1843,
+                total: 1863,
+                cached: 12,
+                reasoning: 448
+            })
+        );
+    }
+
+    #[test]
+    fn responses_usage_with_details() {
+        let v = json!({"input_tokens": 100, "input_tokens_details": {"cached_tokens": 64},
+            "output_tokens": 50, "output_tokens_details": {"reasoning_tokens": 30},
+            "total_tokens": 150});
+        let u = usage_from_value(&v);
+        assert_eq!(
+            u,
+            Some(Usage {
+                prompt: 100,
+                completion: 50,
+                total: 150,
+                cached: 64,
+                reasoning: 30
+            })
+        );
+    }
+
+    #[test]
+    fn embeddings_and_defaults() {
+        let u = usage_from_value(&json!({"prompt_tokens": 15, "total_tokens": 15}));
+        assert_eq!(
+            u,
+            Some(Usage {
+                prompt: 15,
+                total: 15,
+                ..Usage::default()
+            })
+        );
+        let u = usage_from_value(&json!({"prompt_tokens": 3, "completion_tokens": 4.0}));
+        assert_eq!(
+            u,
+            Some(Usage {
+                prompt: 3,
+                completion: 4,
+                total: 7,
+                ..Usage::default()
+            })
+        );
+        let u = usage_from_value(&json!({"prompt_tokens": null, "completion_tokens": 2,
+            "cached_tokens": 1, "total_tokens": null}));
+        assert_eq!(
+            u,
+            Some(Usage {
+                completion: 2,
+                total: 2,
+                cached: 1,
+                ..Usage::default()
+            })
+        );
+        let u = usage_from_value(&json!({"prompt_tokens": -5, "completion_tokens": 2}));
+        assert_eq!(
+            u,
+            Some(Usage {
+                completion: 2,
+                total: 2,
+                ..Usage::default()
+            })
+        );
+    }
+
+    #[test]
+    fn not_usage() {
+        for v in [
+            json!(null),
+            json!(42),
+            json!("usage"),
+            json!([1, 2]),
+            json!({}),
+            json!({"prompt_tokens": null, "total_tokens": "7"}),
+            json!({"unknown": 5}),
+        ] {
+            assert_eq!(usage_from_value(&v), None, "{v}");
+        }
+    }
+}

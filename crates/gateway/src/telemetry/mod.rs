@@ -1,0 +1,5 @@
+//! What the gateway counts about the traffic it carries.
+
+pub mod stats;
+
+pub use stats::{ModelStats, Stats, StatsSnapshot};

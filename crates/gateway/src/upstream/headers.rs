@@ -1,0 +1,165 @@
+//! Header hygiene in both directions.
+//!
+//! Upstream requests carry the client's headers minus hop-by-hop headers, the client's
+//! credentials (never forwarded: the credential is the gateway's own, or re-issued in
+//! passthrough), cookies, and `accept-encoding` (the gateway asks for identity so the side
+//! scanner can read usage). Responses carry everything the upstream sent — status meaning,
+//! `retry-after`, `retry-after-ms`, `apim-request-id`, `x-request-id`, rate-limit headers —
+//! minus hop-by-hop headers.
+
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue};
+
+/// RFC 9110 §7.6.1 connection-specific headers plus the de-facto ones.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authorization",
+];
+
+/// Client headers that carry a credential or are recomputed for the upstream request.
+const NEVER_FORWARDED: [&str; 8] = [
+    "host",
+    "content-length",
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "ocp-apim-subscription-key",
+    "cookie",
+    "accept-encoding",
+];
+
+fn connection_listed(headers: &HeaderMap, name: &HeaderName) -> bool {
+    headers.get_all(header::CONNECTION).iter().any(|v| {
+        v.to_str()
+            .map(|s| {
+                s.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case(name.as_str()))
+            })
+            .unwrap_or(false)
+    })
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(&name.as_str())
+}
+
+/// The headers to send upstream, before the credential is added.
+pub fn upstream_request(client: &HeaderMap, request_id: &HeaderValue) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(client.len() + 3);
+    let has_connection = client.contains_key(header::CONNECTION);
+    for (name, value) in client {
+        if is_hop_by_hop(name)
+            || NEVER_FORWARDED.contains(&name.as_str())
+            || (has_connection && connection_listed(client, name))
+        {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    out.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    out.insert(HeaderName::from_static("x-request-id"), request_id.clone());
+    out
+}
+
+/// Removes hop-by-hop headers from an upstream response in place.
+pub fn clean_response(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|s| s.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in HOP_BY_HOP.iter().copied() {
+        headers.remove(name);
+    }
+    for name in listed {
+        headers.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_credentials_and_hop_by_hop() {
+        let mut client = HeaderMap::new();
+        for (k, v) in [
+            ("authorization", "Bearer sk-client"),
+            ("api-key", "k"),
+            ("x-api-key", "k"),
+            ("ocp-apim-subscription-key", "k"),
+            ("connection", "keep-alive, x-private"),
+            ("x-private", "1"),
+            ("keep-alive", "timeout=5"),
+            ("te", "trailers"),
+            ("host", "gw"),
+            ("content-length", "5"),
+            ("accept-encoding", "gzip"),
+            ("cookie", "a=b"),
+            ("user-agent", "OpenAI/Python 1.0"),
+            ("traceparent", "00-abc-def-01"),
+            ("x-mock-status", "429"),
+        ] {
+            client.append(k, HeaderValue::from_static(v));
+        }
+        let out = upstream_request(&client, &HeaderValue::from_static("req-1"));
+        let names: Vec<&str> = out.keys().map(|k| k.as_str()).collect();
+        for gone in [
+            "authorization",
+            "api-key",
+            "x-api-key",
+            "ocp-apim-subscription-key",
+            "connection",
+            "x-private",
+            "keep-alive",
+            "te",
+            "host",
+            "content-length",
+            "cookie",
+        ] {
+            assert!(!names.contains(&gone), "{gone} was forwarded");
+        }
+        assert_eq!(out["user-agent"], "OpenAI/Python 1.0");
+        assert_eq!(out["traceparent"], "00-abc-def-01");
+        assert_eq!(out["x-mock-status"], "429");
+        assert_eq!(out["accept-encoding"], "identity");
+        assert_eq!(out["x-request-id"], "req-1");
+    }
+
+    #[test]
+    fn response_keeps_retry_and_ids() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("retry-after", "2"),
+            ("retry-after-ms", "1500"),
+            ("apim-request-id", "abc"),
+            ("x-request-id", "def"),
+            ("transfer-encoding", "chunked"),
+            ("connection", "close"),
+        ] {
+            h.append(k, HeaderValue::from_static(v));
+        }
+        clean_response(&mut h);
+        assert_eq!(h["retry-after"], "2");
+        assert_eq!(h["retry-after-ms"], "1500");
+        assert_eq!(h["apim-request-id"], "abc");
+        assert_eq!(h["x-request-id"], "def");
+        assert!(!h.contains_key("transfer-encoding"));
+        assert!(!h.contains_key("connection"));
+    }
+}

@@ -1,0 +1,88 @@
+//! Upstreams: one per configured `upstreams[]` entry, each with its own pooled client.
+
+pub mod client;
+pub mod credential;
+pub mod dialect;
+pub mod headers;
+pub mod send;
+
+use std::collections::BTreeMap;
+
+use http::Uri;
+use http::uri::{Authority, Scheme};
+
+pub use client::HttpClient;
+pub use credential::Credential;
+
+use crate::call::Operation;
+use crate::config::{UpstreamConfig, UpstreamKind};
+use crate::error::GatewayError;
+
+/// A ready-to-use upstream.
+#[derive(Debug)]
+pub struct Upstream {
+    pub name: String,
+    pub kind: UpstreamKind,
+    pub api_version: String,
+    scheme: Scheme,
+    authority: Authority,
+    /// The base URL's path without a trailing slash (APIM and other prefixes are kept).
+    prefix: String,
+    routes: BTreeMap<String, String>,
+    pub credential: Credential,
+    pub client: HttpClient,
+    /// For error messages: the connect timeout `client` enforces.
+    pub connect_timeout: std::time::Duration,
+}
+
+impl Upstream {
+    pub fn new(
+        cfg: &UpstreamConfig,
+        credential: Credential,
+        client: HttpClient,
+        connect_timeout: std::time::Duration,
+    ) -> Result<Self, String> {
+        let uri: Uri = cfg.base_url.parse().map_err(|e| format!("baseUrl: {e}"))?;
+        let scheme = uri.scheme().cloned().ok_or("baseUrl: missing scheme")?;
+        let authority = uri.authority().cloned().ok_or("baseUrl: missing host")?;
+        let prefix = uri.path().trim_end_matches('/').to_owned();
+        Ok(Self {
+            name: cfg.name.clone(),
+            kind: cfg.kind,
+            api_version: cfg.api_version.clone(),
+            scheme,
+            authority,
+            prefix,
+            routes: cfg.routes.clone(),
+            credential,
+            client,
+            connect_timeout,
+        })
+    }
+
+    /// The configured template for a route key, if any.
+    pub fn route(&self, key: &str) -> Option<&str> {
+        self.routes.get(key).map(String::as_str)
+    }
+
+    /// The path (and query) for `op`, from this upstream's `routes` or its kind's default.
+    pub fn path_for(&self, op: Operation, deployment: &str) -> String {
+        match self.route(op.route_key()) {
+            Some(t) => dialect::fill_template(t, deployment, &self.api_version),
+            None => dialect::default_path(self.kind, op, deployment, &self.api_version),
+        }
+    }
+
+    /// The absolute URI for a path computed by [`Self::path_for`] or a literal route.
+    pub fn uri(&self, path_and_query: &str) -> Result<Uri, GatewayError> {
+        let full = format!("{}{}", self.prefix, path_and_query);
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(full)
+            .build()
+            .map_err(|e| {
+                GatewayError::Internal(format!("bad upstream URL for `{}`: {e}", self.name))
+            })
+    }
+}

@@ -1,0 +1,196 @@
+//! Harness: the real `aoai-gateway` binary on port 0 in front of an in-process mock-azure.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use mock_azure::{MockConfig, MockServer};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const CLIENT_KEY: &str = "sk-test-client";
+pub const UPSTREAM_KEY: &str = "azure-upstream-key";
+pub const ADMIN_PASSWORD: &str = "admin-pass-123";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_aoai-gateway")
+}
+
+/// A running gateway process; killed on drop.
+pub struct Gateway {
+    pub base: String,
+    _child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    /// Writes `config` to a temp file and starts `aoai-gateway serve --config FILE`.
+    pub async fn start(config: &Value) -> Gateway {
+        Self::start_with_env(config, &[]).await
+    }
+
+    pub async fn start_with_env(config: &Value, env: &[(&str, &str)]) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
+        let mut cmd = Command::new(bin());
+        cmd.arg("serve").arg("--config").arg(&path);
+        Self::spawn(cmd, env, dir).await
+    }
+
+    /// Starts the binary with arbitrary arguments and environment (env-only mode, demo, …).
+    pub async fn spawn(mut cmd: Command, env: &[(&str, &str)], dir: tempfile::TempDir) -> Gateway {
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AZURE_")
+                || k.starts_with("UPSTREAM_")
+                || k.starts_with("GATEWAY_")
+                || k == "CONFIG_PATH"
+                || k == "BODY_LIMIT"
+                || k == "SERVER_BODY_LIMIT"
+            {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(env.iter().copied())
+            .env("LOG_LEVEL", "warn")
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(rest) = line.strip_prefix("aoai-gateway listening on ") {
+                    return rest.trim().to_owned();
+                }
+            }
+            panic!("gateway exited before listening");
+        })
+        .await
+        .expect("gateway did not start within 30 s");
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Gateway {
+            base,
+            _child: child,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+pub async fn mock() -> MockServer {
+    MockServer::start(MockConfig::default()).await.unwrap()
+}
+
+/// A config with one upstream of each kind on the same mock and a model on each.
+pub fn config(mock_url: &str) -> Value {
+    json!({
+        "server": {
+            "host": "127.0.0.1",
+            "port": 0,
+            "adminAuth": {"enabled": true, "username": "admin", "password": ADMIN_PASSWORD},
+            "upstream": {"firstByteTimeoutMs": 5000, "idleTimeoutMs": 5000, "requestTimeoutMs": 20000}
+        },
+        "auth": {"mode": "apiKey", "apiKey": UPSTREAM_KEY},
+        "apiKeys": [
+            {"id": "team-a", "key": CLIENT_KEY, "status": "active"},
+            {"id": "old", "key": "sk-disabled", "status": "disabled"}
+        ],
+        "upstreams": [
+            {"name": "legacy", "baseUrl": mock_url, "kind": "azure", "apiVersion": "2024-10-21"},
+            {"name": "v1", "baseUrl": format!("{mock_url}/"), "kind": "azure-v1"},
+            {"name": "engine", "baseUrl": mock_url, "kind": "openai",
+             "auth": {"mode": "apiKey", "apiKey": "engine-key"}}
+        ],
+        "models": [
+            {"id": "gpt-4o-mini", "upstream": "legacy", "targetModel": "dep-4o-mini"},
+            {"id": "gpt-5-mini", "upstream": "v1", "targetModel": "dep-gpt5"},
+            {"id": "llama", "upstream": "engine", "targetModel": "meta-llama/Llama-3.1-8B"},
+            {"id": "text-embedding-3-small", "upstream": "legacy", "targetModel": "emb"},
+            {"id": "dall-e-3", "upstream": "legacy", "targetModel": "img"}
+        ]
+    })
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+pub fn chat_body(model: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": "Hello"}]})
+}
+
+/// POST JSON with the client key as Bearer.
+pub async fn post(gw: &Gateway, path: &str, body: &Value) -> reqwest::Response {
+    client()
+        .post(gw.url(path))
+        .bearer_auth(CLIENT_KEY)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn admin_stats(gw: &Gateway) -> Value {
+    client()
+        .get(gw.url("/admin/api/stats"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Polls the stats until `pred` holds (stats are recorded when a body ends, which can be a
+/// moment after the client saw the last byte).
+pub async fn stats_until(gw: &Gateway, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = admin_stats(gw).await;
+        if pred(&s) || tokio::time::Instant::now() > deadline {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Reads an SSE response to the end, returning each `data:` payload and when it arrived.
+pub async fn sse_events(
+    resp: reqwest::Response,
+) -> Result<Vec<(std::time::Instant, String)>, String> {
+    use futures_util::StreamExt;
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| format!("stream error: {e}"))?;
+        let now = std::time::Instant::now();
+        buf.extend_from_slice(&chunk);
+        while let Some(pos) = buf.windows(2).position(|w| w == b"\n\n") {
+            let event: Vec<u8> = buf.drain(..pos + 2).collect();
+            let text = String::from_utf8(event).map_err(|e| e.to_string())?;
+            for line in text.lines() {
+                if let Some(data) = line.strip_prefix("data: ") {
+                    out.push((now, data.to_owned()));
+                }
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,19 @@
+//! End-to-end tests: the real binary over TCP, in front of mock-azure. One test binary, one
+//! module per concern.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly on purpose"
+)]
+
+mod common;
+
+mod auth;
+mod cli;
+mod dialects;
+mod env_mode;
+mod errors;
+mod streaming;
+mod usage;

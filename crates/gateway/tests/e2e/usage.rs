@@ -1,0 +1,100 @@
+//! Usage totals from JSON bodies and from both SSE dialects.
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+#[tokio::test]
+async fn totals_from_json_and_sse() {
+    let mock = mock().await;
+    let gw = Gateway::start(&config(&mock.base_url())).await;
+    let send = |path: &'static str, body: Value, usage: &'static str| {
+        let req = client()
+            .post(gw.url(path))
+            .bearer_auth(CLIENT_KEY)
+            .header("x-mock-usage", usage)
+            .json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+            resp.bytes().await.unwrap();
+        }
+    };
+    // Chat JSON: 11 + 7, cached 3, reasoning 2.
+    send("/v1/chat/completions", chat_body("gpt-4o-mini"), "11,7,3,2").await;
+    // Chat SSE with include_usage: the usage chunk before [DONE].
+    send(
+        "/v1/chat/completions",
+        json!({"model": "gpt-4o-mini", "stream": true, "stream_options": {"include_usage": true},
+               "messages": [{"role": "user", "content": "hé 🌍"}]}),
+        "100,50,40,0",
+    )
+    .await;
+    // Responses SSE: usage inside response.completed.
+    send(
+        "/v1/responses",
+        json!({"model": "gpt-5-mini", "stream": true, "input": "hi"}),
+        "20,30,5,12",
+    )
+    .await;
+    // Responses JSON.
+    send(
+        "/v1/responses",
+        json!({"model": "gpt-5-mini", "input": "hi"}),
+        "1,2,0,1",
+    )
+    .await;
+    // Embeddings JSON.
+    send(
+        "/v1/embeddings",
+        json!({"model": "text-embedding-3-small", "input": "x"}),
+        "9,0,0,0",
+    )
+    .await;
+
+    let stats = stats_until(&gw, |s| s["totals"]["requests"] == 5).await;
+    let chat = &stats["perModel"]["gpt-4o-mini"];
+    assert_eq!(chat["requests"], 2, "{stats}");
+    assert_eq!(chat["promptTokens"], 111);
+    assert_eq!(chat["completionTokens"], 57);
+    assert_eq!(chat["totalTokens"], 168);
+    assert_eq!(chat["cachedTokens"], 43);
+    assert_eq!(chat["reasoningTokens"], 2);
+    let gpt5 = &stats["perModel"]["gpt-5-mini"];
+    assert_eq!(gpt5["promptTokens"], 21);
+    assert_eq!(gpt5["completionTokens"], 32);
+    assert_eq!(gpt5["cachedTokens"], 5);
+    assert_eq!(gpt5["reasoningTokens"], 13);
+    assert_eq!(
+        stats["perModel"]["text-embedding-3-small"]["promptTokens"],
+        9
+    );
+    assert_eq!(stats["totals"]["errors"], 0);
+    assert_eq!(stats["totals"]["promptTokens"], 141);
+}
+
+#[tokio::test]
+async fn errors_are_counted_per_model() {
+    let mock = mock().await;
+    let gw = Gateway::start(&config(&mock.base_url())).await;
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .bearer_auth(CLIENT_KEY)
+        .header("x-mock-status", "500")
+        .json(&chat_body("gpt-5-mini"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    resp.bytes().await.unwrap();
+    assert_eq!(
+        post(&gw, "/v1/chat/completions", &chat_body("gpt-5-mini"))
+            .await
+            .status(),
+        200
+    );
+    let stats = stats_until(&gw, |s| s["totals"]["requests"] == 2).await;
+    assert_eq!(stats["perModel"]["gpt-5-mini"]["requests"], 2, "{stats}");
+    assert_eq!(stats["perModel"]["gpt-5-mini"]["errors"], 1);
+    assert!(stats["startedAt"].as_str().unwrap().ends_with('Z'));
+}

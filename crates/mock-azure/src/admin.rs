@@ -1,0 +1,72 @@
+//! `/__mock/*`: the request log and a health check over HTTP, for the binary.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde::Serialize;
+
+use crate::errors;
+use crate::record::RecordedRequest;
+use crate::state::Shared;
+
+/// One record as JSON; headers become an object (repeated names joined by ", ")
+/// and the body a lossy UTF-8 string.
+#[derive(Serialize)]
+struct RecordView<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+    headers: BTreeMap<&'a str, String>,
+    body: String,
+    deployment: Option<&'a str>,
+    outcome: &'static str,
+}
+
+impl<'a> From<&'a RecordedRequest> for RecordView<'a> {
+    fn from(r: &'a RecordedRequest) -> Self {
+        let mut headers: BTreeMap<&str, String> = BTreeMap::new();
+        for (name, value) in &r.headers {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            headers
+                .entry(name.as_str())
+                .and_modify(|joined| {
+                    joined.push_str(", ");
+                    joined.push_str(&value);
+                })
+                .or_insert_with(|| value.into_owned());
+        }
+        Self {
+            method: &r.method,
+            path: &r.path,
+            query: r.query.as_deref(),
+            headers,
+            body: String::from_utf8_lossy(&r.body).into_owned(),
+            deployment: r.deployment.as_deref(),
+            outcome: r.outcome.as_str(),
+        }
+    }
+}
+
+/// `GET /__mock/requests`
+pub(crate) async fn list(State(shared): State<Arc<Shared>>) -> Response {
+    let records = shared.recorder.snapshot();
+    let views: Vec<RecordView<'_>> = records.iter().map(RecordView::from).collect();
+    match serde_json::to_vec(&views) {
+        Ok(json) => errors::json(StatusCode::OK, json),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// `DELETE /__mock/requests`
+pub(crate) async fn clear(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.recorder.clear();
+    StatusCode::NO_CONTENT
+}
+
+/// `GET /__mock/health`
+pub(crate) async fn health() -> &'static str {
+    "ok"
+}

@@ -1,0 +1,86 @@
+//! What the mock accepts and how each deployment behaves.
+
+use std::collections::HashMap;
+
+/// Server-wide settings, fixed at start except for behaviours
+/// (see [`MockServer::set_behavior`](crate::MockServer::set_behavior)).
+#[derive(Clone, Debug)]
+pub struct MockConfig {
+    /// `None`: any non-empty key is accepted; `Some(k)`: only `k`.
+    pub key: Option<String>,
+    /// Record data-plane requests; benchmarks turn it off to keep the fast path cheap.
+    pub record: bool,
+    /// `Some(list)`: any other deployment gets Azure's 404 `DeploymentNotFound`.
+    /// `None`: every name is accepted.
+    pub deployments: Option<Vec<String>>,
+    /// Default behaviour per deployment name; `x-mock-*` headers override it per request.
+    pub behaviors: HashMap<String, Behavior>,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            key: None,
+            record: true,
+            deployments: None,
+            behaviors: HashMap::new(),
+        }
+    }
+}
+
+/// How the mock answers one request. The default is a prompt, successful answer.
+#[derive(Clone, Debug, Default)]
+pub struct Behavior {
+    /// Force this status: 429 → Azure's rate-limit body, 5xx → Azure's server error body,
+    /// 400 → the content-filter body, other codes → a generic Azure error. 200 means normal.
+    pub status: Option<u16>,
+    /// `retry-after` (seconds) on 429 and 5xx answers.
+    pub retry_after_secs: Option<u64>,
+    /// `retry-after-ms` on 429 and 5xx answers.
+    pub retry_after_ms: Option<u64>,
+    /// Answer with Azure's content-filter 400 (prompt rejected).
+    pub content_filter: bool,
+    /// Sleep this long before sending the response headers.
+    pub header_delay_ms: u64,
+    /// Sleep this long before every SSE event after the first one.
+    pub event_delay_ms: u64,
+    /// Abort the connection after this many SSE events (counting every event, the
+    /// prompt-filter chunk included), with no `[DONE]` and no terminating chunk.
+    /// Non-streaming answers send half of the JSON body and then abort.
+    pub cut_after_events: Option<usize>,
+    /// Number of content delta events in a stream (default 5); also sizes the
+    /// non-streaming text so both carry the same content.
+    pub content_events: Option<usize>,
+    /// Token counts to report (default [`MockUsage::default`]).
+    pub usage: Option<MockUsage>,
+}
+
+/// Token counts reported in `usage`; `total = prompt + completion`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MockUsage {
+    pub prompt: u64,
+    pub completion: u64,
+    pub cached: u64,
+    pub reasoning: u64,
+}
+
+impl MockUsage {
+    /// `prompt + completion`, as Azure reports `total_tokens`.
+    pub fn total(&self) -> u64 {
+        self.prompt.saturating_add(self.completion)
+    }
+}
+
+impl Default for MockUsage {
+    fn default() -> Self {
+        Self {
+            prompt: 11,
+            completion: 7,
+            cached: 3,
+            reasoning: 2,
+        }
+    }
+}
+
+/// Content deltas per stream when neither config nor header says otherwise.
+pub(crate) const DEFAULT_CONTENT_EVENTS: usize = 5;

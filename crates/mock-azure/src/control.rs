@@ -1,0 +1,145 @@
+//! Per-request `x-mock-*` headers that override a deployment's [`Behavior`].
+
+use std::str::FromStr;
+
+use http::HeaderMap;
+
+use crate::config::{Behavior, MockUsage};
+
+pub const STATUS: &str = "x-mock-status";
+pub const RETRY_AFTER: &str = "x-mock-retry-after";
+pub const RETRY_AFTER_MS: &str = "x-mock-retry-after-ms";
+pub const CONTENT_FILTER: &str = "x-mock-content-filter";
+pub const HEADER_DELAY_MS: &str = "x-mock-header-delay-ms";
+pub const EVENT_DELAY_MS: &str = "x-mock-event-delay-ms";
+pub const CUT_AFTER: &str = "x-mock-cut-after";
+pub const EVENTS: &str = "x-mock-events";
+pub const USAGE: &str = "x-mock-usage";
+
+/// `base` with every present `x-mock-*` header applied; the error names the bad header.
+pub(crate) fn apply(mut base: Behavior, headers: &HeaderMap) -> Result<Behavior, String> {
+    if let Some(status) = parsed::<u16>(headers, STATUS)? {
+        if !(200..=599).contains(&status) {
+            return Err(format!(
+                "{STATUS}: {status} is not a status between 200 and 599"
+            ));
+        }
+        base.status = Some(status);
+    }
+    if let Some(secs) = parsed(headers, RETRY_AFTER)? {
+        base.retry_after_secs = Some(secs);
+    }
+    if let Some(ms) = parsed(headers, RETRY_AFTER_MS)? {
+        base.retry_after_ms = Some(ms);
+    }
+    if let Some(on) = parsed(headers, CONTENT_FILTER)? {
+        base.content_filter = on;
+    }
+    if let Some(ms) = parsed(headers, HEADER_DELAY_MS)? {
+        base.header_delay_ms = ms;
+    }
+    if let Some(ms) = parsed(headers, EVENT_DELAY_MS)? {
+        base.event_delay_ms = ms;
+    }
+    if let Some(n) = parsed(headers, CUT_AFTER)? {
+        base.cut_after_events = Some(n);
+    }
+    if let Some(n) = parsed(headers, EVENTS)? {
+        base.content_events = Some(n);
+    }
+    if let Some(raw) = text(headers, USAGE)? {
+        base.usage = Some(usage(raw)?);
+    }
+    Ok(base)
+}
+
+fn text<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, String> {
+    headers
+        .get(name)
+        .map(|v| {
+            v.to_str()
+                .map(str::trim)
+                .map_err(|_| format!("{name}: value is not visible ASCII"))
+        })
+        .transpose()
+}
+
+fn parsed<T: FromStr>(headers: &HeaderMap, name: &str) -> Result<Option<T>, String> {
+    text(headers, name)?
+        .map(|raw| {
+            raw.parse()
+                .map_err(|_| format!("{name}: cannot parse {raw:?}"))
+        })
+        .transpose()
+}
+
+/// `prompt,completion,cached,reasoning`.
+fn usage(raw: &str) -> Result<MockUsage, String> {
+    let numbers = raw
+        .split(',')
+        .map(|n| n.trim().parse::<u64>())
+        .collect::<Result<Vec<_>, _>>();
+    match numbers.as_deref() {
+        Ok(&[prompt, completion, cached, reasoning]) => Ok(MockUsage {
+            prompt,
+            completion,
+            cached,
+            reasoning,
+        }),
+        _ => Err(format!(
+            "{USAGE}: expected prompt,completion,cached,reasoning as four integers, got {raw:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn with(name: &'static str, value: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_static(value));
+        h
+    }
+
+    #[test]
+    fn overrides_field_by_field() {
+        let base = Behavior {
+            event_delay_ms: 9,
+            status: Some(500),
+            ..Behavior::default()
+        };
+        let mut h = with(STATUS, "429");
+        h.insert(USAGE, HeaderValue::from_static("1, 2,3,4"));
+        h.insert(CONTENT_FILTER, HeaderValue::from_static("true"));
+        let b = apply(base, &h).unwrap();
+        assert_eq!(b.status, Some(429));
+        assert_eq!(b.event_delay_ms, 9);
+        assert!(b.content_filter);
+        assert_eq!(
+            b.usage,
+            Some(MockUsage {
+                prompt: 1,
+                completion: 2,
+                cached: 3,
+                reasoning: 4
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        for (name, value) in [
+            (STATUS, "abc"),
+            (STATUS, "99"),
+            (CONTENT_FILTER, "yes"),
+            (CUT_AFTER, "-1"),
+            (USAGE, "1,2,3"),
+            (USAGE, "1,2,3,x"),
+        ] {
+            let err = apply(Behavior::default(), &with(name, value)).unwrap_err();
+            assert!(err.starts_with(name), "{err}");
+        }
+    }
+}

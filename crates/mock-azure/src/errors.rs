@@ -1,0 +1,113 @@
+//! Azure's error answers, byte for byte where the wire facts pin them down.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, StatusCode};
+
+use crate::config::Behavior;
+use crate::route::Op;
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+const NOT_FOUND: &str = r#"{"error":{"code":"404","message":"Resource not found"}}"#;
+
+const UNAUTHORIZED: &str = r#"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}"#;
+
+const DEPLOYMENT_NOT_FOUND: &str = r#"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}}"#;
+
+const SERVER_ERROR: &str = r#"{"error":{"code":"InternalServerError","message":"The server had an error while processing your request. Sorry about that!"}}"#;
+
+/// WIRE-FACTS A5 composite: prompt rejected by the content filter.
+const CONTENT_FILTER: &str = concat!(
+    r#"{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry. To learn more about our content filtering policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=21298766","#,
+    r#""type":null,"param":"prompt","code":"content_filter","status":400,"#,
+    r#""innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{"#,
+    r#""hate":{"filtered":true,"severity":"high"},"self_harm":{"filtered":false,"severity":"safe"},"#,
+    r#""sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":true,"severity":"medium"},"#,
+    r#""jailbreak":{"filtered":false,"detected":false}}}}}"#
+);
+
+/// A JSON answer with a fixed or freshly built body.
+pub(crate) fn json(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, JSON);
+    response
+}
+
+pub(crate) fn resource_not_found() -> Response {
+    json(StatusCode::NOT_FOUND, NOT_FOUND)
+}
+
+pub(crate) fn unauthorized() -> Response {
+    json(StatusCode::UNAUTHORIZED, UNAUTHORIZED)
+}
+
+pub(crate) fn deployment_not_found() -> Response {
+    json(StatusCode::NOT_FOUND, DEPLOYMENT_NOT_FOUND)
+}
+
+pub(crate) fn content_filter() -> Response {
+    json(StatusCode::BAD_REQUEST, CONTENT_FILTER)
+}
+
+/// Azure-style `BadRequest` with a free-form message.
+pub(crate) fn bad_request(message: &str) -> Response {
+    let body = serde_json::json!({"error": {"code": "BadRequest", "message": message}});
+    json(StatusCode::BAD_REQUEST, body.to_string())
+}
+
+/// Plain-text 400 for malformed `x-mock-*` headers: a test-tool error, not Azure's.
+pub(crate) fn bad_control_header(message: String) -> Response {
+    let mut response = Response::new(Body::from(message));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// The error the behaviour asks for, or `None` for a normal answer.
+pub(crate) fn forced(behavior: &Behavior, op: Op, api_version: &str) -> Option<Response> {
+    let status = match behavior.status {
+        Some(200) | None if behavior.content_filter => return Some(content_filter()),
+        Some(200) | None => return None,
+        Some(code) => StatusCode::from_u16(code).ok()?,
+    };
+    let mut response = match status.as_u16() {
+        400 => return Some(content_filter()),
+        429 => json(status, rate_limited(behavior, op, api_version)),
+        500..=599 => json(status, SERVER_ERROR),
+        _ => {
+            let reason = status.canonical_reason().unwrap_or("Error");
+            let body = serde_json::json!({"error": {"code": status.as_str(), "message": reason}});
+            return Some(json(status, body.to_string()));
+        }
+    };
+    let headers = response.headers_mut();
+    if let Some(secs) = behavior.retry_after_secs {
+        headers.insert("retry-after", HeaderValue::from(secs));
+    }
+    if let Some(ms) = behavior.retry_after_ms {
+        headers.insert("retry-after-ms", HeaderValue::from(ms));
+    }
+    Some(response)
+}
+
+/// Azure's classic 429: `code` is the string "429" and there is no `type`.
+fn rate_limited(behavior: &Behavior, op: Op, api_version: &str) -> String {
+    let secs = behavior
+        .retry_after_secs
+        .or(behavior.retry_after_ms.map(|ms| ms.div_ceil(1000)))
+        .unwrap_or(1);
+    let message = format!(
+        "Requests to the {} Operation under Azure OpenAI API version {api_version} have exceeded \
+         token rate limit of your current OpenAI S0 pricing tier. Please retry after {secs} \
+         seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further \
+         increase the default rate limit.",
+        op.operation_id()
+    );
+    serde_json::json!({"error": {"code": "429", "message": message}}).to_string()
+}

@@ -1,0 +1,39 @@
+//! A faithful Azure OpenAI data-plane mock for the gateway's tests, the demo
+//! and benchmarks. Wire shapes follow `WIRE-FACTS.md` (A1, A2, A5, A7).
+//!
+//! Module map:
+//! - [`config`]: [`MockConfig`], per-deployment [`Behavior`], [`MockUsage`].
+//! - [`control`]: `x-mock-*` headers that override a behaviour per request.
+//! - `server`: [`MockServer`], the handle tests use (start, log, knobs).
+//! - `handler`: the data-plane pipeline (record → route → auth → validate → answer).
+//! - `route`, `auth`: path families (legacy, `/openai/v1`, `/v1`) and key check.
+//! - `errors`: Azure's error bodies (401, 404, 429, 5xx, content filter).
+//! - `chat`, `completions`, `responses`, `embeddings`, `images`: success bodies.
+//! - `fragments`: pre-serialised JSON shared by the body builders.
+//! - `body`: SSE bodies (one frame per event, delays, cuts) and outcome tracking.
+//! - [`record`]: the request log, [`RecordedRequest`], [`Outcome`].
+//! - `admin`: `/__mock/requests` and `/__mock/health` over HTTP.
+//! - `state`, `ids`: shared state; cheap request and object ids.
+
+mod admin;
+mod auth;
+mod body;
+mod chat;
+mod completions;
+pub mod config;
+pub mod control;
+mod embeddings;
+mod errors;
+mod fragments;
+mod handler;
+mod ids;
+mod images;
+pub mod record;
+mod responses;
+mod route;
+mod server;
+mod state;
+
+pub use config::{Behavior, MockConfig, MockUsage};
+pub use record::{Outcome, RecordedRequest};
+pub use server::MockServer;

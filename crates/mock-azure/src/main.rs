@@ -1,0 +1,57 @@
+//! `mock-azure`: the mock as a process, for the demo and benchmarks.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use mock_azure::{MockConfig, MockServer};
+use tokio::net::TcpListener;
+
+/// A faithful Azure OpenAI data-plane mock.
+#[derive(Parser)]
+#[command(name = "mock-azure", version)]
+struct Args {
+    /// Port to listen on (0 picks a free one; the startup line shows it).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Accept only this key (default: any non-empty key).
+    #[arg(long)]
+    key: Option<String>,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Do not record requests (cheaper for benchmarks; `/__mock/requests` stays empty).
+    #[arg(long)]
+    no_record: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mock-azure: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> std::io::Result<()> {
+    let listener = TcpListener::bind((args.host, args.port)).await?;
+    let config = MockConfig {
+        key: args.key,
+        record: !args.no_record,
+        ..MockConfig::default()
+    };
+    let server = MockServer::start_on(listener, config).await?;
+    {
+        // Scripts wait for this exact line, so flush it immediately.
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "mock-azure listening on {}", server.base_url())?;
+        out.flush()?;
+    }
+    tokio::signal::ctrl_c().await?;
+    server.shutdown();
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! State shared by the handlers and the [`MockServer`](crate::MockServer) handle.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::config::{Behavior, MockConfig};
+use crate::record::Recorder;
+
+pub(crate) struct Shared {
+    pub(crate) key: Option<String>,
+    pub(crate) record: bool,
+    deployments: Option<HashSet<String>>,
+    behaviors: RwLock<HashMap<String, Behavior>>,
+    pub(crate) recorder: Arc<Recorder>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: MockConfig) -> Self {
+        Self {
+            key: config.key,
+            record: config.record,
+            deployments: config.deployments.map(|list| list.into_iter().collect()),
+            behaviors: RwLock::new(config.behaviors),
+            recorder: Arc::default(),
+        }
+    }
+
+    /// Whether `name` is deployed (always, when no list was configured).
+    pub(crate) fn has_deployment(&self, name: &str) -> bool {
+        self.deployments
+            .as_ref()
+            .is_none_or(|list| list.contains(name))
+    }
+
+    /// The configured behaviour for `deployment`, or the default one.
+    pub(crate) fn behavior(&self, deployment: &str) -> Behavior {
+        let behaviors = self
+            .behaviors
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        behaviors.get(deployment).cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn set_behavior(&self, deployment: &str, behavior: Behavior) {
+        let mut behaviors = self
+            .behaviors
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        behaviors.insert(deployment.to_owned(), behavior);
+    }
+}

@@ -1,0 +1,98 @@
+//! Helpers shared by the integration tests: real HTTP over TCP with reqwest.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use mock_azure::{MockConfig, MockServer};
+use serde_json::Value;
+
+pub const KEY: &str = "test-key";
+pub const API: &str = "api-version=2024-10-21";
+pub const TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A mock that accepts only [`KEY`].
+pub async fn server() -> MockServer {
+    MockServer::start(MockConfig {
+        key: Some(KEY.to_owned()),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// `POST base+path` with `api-key: KEY` and a JSON body.
+pub fn post(server: &MockServer, path: &str, body: &Value) -> reqwest::RequestBuilder {
+    client()
+        .post(format!("{}{path}", server.base_url()))
+        .header("api-key", KEY)
+        .json(body)
+}
+
+pub async fn send_json(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+pub async fn send_text(request: reqwest::RequestBuilder) -> (u16, String) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// Splits an SSE body into its events (without the blank-line terminator).
+pub fn split_events(text: &str) -> Vec<&str> {
+    let events: Vec<&str> = text.split_terminator("\n\n").collect();
+    assert!(
+        text.ends_with("\n\n"),
+        "body does not end with a blank line"
+    );
+    events
+}
+
+/// The JSON of a `data: {…}` event.
+pub fn data(event: &str) -> Value {
+    let line = event
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap_or_else(|| panic!("no data line in {event:?}"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+/// Reads SSE events one at a time, noting when each arrived.
+pub struct EventReader {
+    stream: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl EventReader {
+    pub fn new(response: reqwest::Response) -> Self {
+        Self {
+            stream: response.bytes_stream().boxed(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// `Ok(None)` at a clean end of body, `Err` when the connection broke.
+    pub async fn next(&mut self) -> Result<Option<(String, Instant)>, reqwest::Error> {
+        loop {
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let event: Vec<u8> = self.buf.drain(..end + 2).collect();
+                let text = String::from_utf8(event[..end].to_vec()).unwrap();
+                return Ok(Some((text, Instant::now())));
+            }
+            match self.stream.next().await {
+                Some(chunk) => self.buf.extend_from_slice(&chunk?),
+                None => {
+                    assert!(self.buf.is_empty(), "trailing bytes without blank line");
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
