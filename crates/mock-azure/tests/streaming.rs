@@ -4,21 +4,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{API, EventReader, TIMEOUT, data, post, send_json, server, split_events};
-use mock_azure::{Behavior, MockServer, Outcome};
+use common::{API, EventReader, TIMEOUT, data, post, send_json, server, split_events, stream_text};
+use mock_azure::{Behavior, Outcome};
 use serde_json::{Value, json};
 
 const CHAT: &str = "/openai/deployments/d/chat/completions?api-version=2024-10-21";
-
-async fn stream_text(mock: &MockServer, path: &str, body: Value) -> String {
-    let response = post(mock, path, &body).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/event-stream; charset=utf-8"
-    );
-    response.text().await.unwrap()
-}
 
 #[tokio::test]
 async fn chat_stream_in_azure_order_without_usage() {

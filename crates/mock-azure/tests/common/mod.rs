@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: real HTTP over TCP with reqwest.
-#![allow(dead_code)]
+// Not every test file uses every helper; helpers fail loudly like the tests do.
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,17 @@ pub async fn send_text(request: reqwest::RequestBuilder) -> (u16, String) {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.text().await.unwrap())
+}
+
+/// POSTs `body` and returns the SSE text after checking status and content type.
+pub async fn stream_text(mock: &MockServer, path: &str, body: Value) -> String {
+    let response = post(mock, path, &body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/event-stream; charset=utf-8"
+    );
+    response.text().await.unwrap()
 }
 
 /// Splits an SSE body into its events (without the blank-line terminator).
