@@ -194,3 +194,21 @@ pub async fn sse_events(
     }
     Ok(out)
 }
+
+/// POST JSON with the client key and extra headers (mock-azure's `x-mock-*` controls pass
+/// through the gateway like any other client header).
+pub async fn post_with(
+    gw: &Gateway,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> reqwest::Response {
+    let mut req = client()
+        .post(gw.url(path))
+        .bearer_auth(CLIENT_KEY)
+        .json(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}

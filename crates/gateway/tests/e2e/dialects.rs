@@ -8,15 +8,16 @@ use crate::common::*;
 async fn legacy_azure_chat_goes_to_the_deployment_path_with_api_version() {
     let mock = mock().await;
     let gw = Gateway::start(&config(&mock.base_url())).await;
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-request-id", "client-req-1")
-        .header("user-agent", "OpenAI/Python 3.54.0")
-        .json(&chat_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[
+            ("x-request-id", "client-req-1"),
+            ("user-agent", "OpenAI/Python 3.54.0"),
+        ],
+        &chat_body("gpt-4o-mini"),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["object"], "chat.completion");

@@ -116,14 +116,13 @@ async fn env_overrides_beat_the_file() {
     let mock = mock().await;
     let cfg = config(&mock.base_url());
     let gw = Gateway::start_with_env(&cfg, &[("UPSTREAM_FIRST_BYTE_TIMEOUT_MS", "200")]).await;
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-header-delay-ms", "1000")
-        .json(&chat_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-header-delay-ms", "1000")],
+        &chat_body("gpt-4o-mini"),
+    )
+    .await;
     assert_eq!(resp.status(), 504);
 }
 

@@ -159,14 +159,13 @@ async fn first_byte_timeout_is_504_and_not_resent() {
     cfg["server"]["upstream"]["maxRetries"] = json!(2);
     let gw = Gateway::start(&cfg).await;
     let started = Instant::now();
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-header-delay-ms", "1500")
-        .json(&chat_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-header-delay-ms", "1500")],
+        &chat_body("gpt-4o-mini"),
+    )
+    .await;
     let (s, b) = error_of(resp).await;
     assert_eq!(
         (s, b["error"]["code"].as_str()),
@@ -223,16 +222,17 @@ async fn retries_honour_statuses_and_give_the_last_answer() {
     cfg["server"]["upstream"]["retryMaxMs"] = json!(1000);
     let gw = Gateway::start(&cfg).await;
     let started = Instant::now();
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-status", "429")
-        .header("x-mock-retry-after-ms", "150")
-        .header("x-mock-retry-after", "1")
-        .json(&chat_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[
+            ("x-mock-status", "429"),
+            ("x-mock-retry-after-ms", "150"),
+            ("x-mock-retry-after", "1"),
+        ],
+        &chat_body("gpt-4o-mini"),
+    )
+    .await;
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after-ms"], "150");
     assert_eq!(mock.requests().len(), 3);
@@ -244,15 +244,13 @@ async fn retries_honour_statuses_and_give_the_last_answer() {
     );
     // A pause longer than retryMaxMs is not waited out: one attempt only.
     mock.clear();
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-status", "429")
-        .header("x-mock-retry-after", "30")
-        .json(&chat_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-status", "429"), ("x-mock-retry-after", "30")],
+        &chat_body("gpt-4o-mini"),
+    )
+    .await;
     assert_eq!(resp.status(), 429);
     assert_eq!(mock.requests().len(), 1);
 }

@@ -17,15 +17,13 @@ async fn events_keep_their_pacing() {
     let mock = mock().await;
     let gw = Gateway::start(&config(&mock.base_url())).await;
     let sent = Instant::now();
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-event-delay-ms", "100")
-        .header("x-mock-events", "6")
-        .json(&stream_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-event-delay-ms", "100"), ("x-mock-events", "6")],
+        &stream_body("gpt-4o-mini"),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     assert!(
         resp.headers()["content-type"]
@@ -72,17 +70,18 @@ async fn events_keep_their_pacing() {
 async fn upstream_status_and_headers_pass_through_on_streams() {
     let mock = mock().await;
     let gw = Gateway::start(&config(&mock.base_url())).await;
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-status", "429")
-        .header("x-mock-retry-after", "7")
-        .header("x-mock-retry-after-ms", "6500")
-        .header("x-request-id", "trace-42")
-        .json(&stream_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[
+            ("x-mock-status", "429"),
+            ("x-mock-retry-after", "7"),
+            ("x-mock-retry-after-ms", "6500"),
+            ("x-request-id", "trace-42"),
+        ],
+        &stream_body("gpt-4o-mini"),
+    )
+    .await;
     assert_eq!(resp.status(), 429);
     let h = resp.headers().clone();
     assert_eq!(h["retry-after"], "7");
@@ -109,14 +108,13 @@ async fn upstream_status_and_headers_pass_through_on_streams() {
         assert_eq!(resp.status().as_str(), status);
         assert_eq!(resp.json::<Value>().await.unwrap()["error"]["code"], code);
     }
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-content-filter", "true")
-        .json(&stream_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-content-filter", "true")],
+        &stream_body("gpt-4o-mini"),
+    )
+    .await;
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "content_filter");
@@ -130,15 +128,13 @@ async fn upstream_status_and_headers_pass_through_on_streams() {
 async fn client_disconnect_cancels_the_upstream() {
     let mock = mock().await;
     let gw = Gateway::start(&config(&mock.base_url())).await;
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-event-delay-ms", "100")
-        .header("x-mock-events", "100")
-        .json(&stream_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-event-delay-ms", "100"), ("x-mock-events", "100")],
+        &stream_body("gpt-4o-mini"),
+    )
+    .await;
     let mut stream = resp.bytes_stream();
     use futures_util::StreamExt;
     let first = stream.next().await.unwrap().unwrap();
@@ -154,14 +150,13 @@ async fn client_disconnect_cancels_the_upstream() {
 async fn a_cut_stream_is_an_error_not_a_success() {
     let mock = mock().await;
     let gw = Gateway::start(&config(&mock.base_url())).await;
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-cut-after", "3")
-        .json(&stream_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-cut-after", "3")],
+        &stream_body("gpt-4o-mini"),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     assert!(
         sse_events(resp).await.is_err(),
@@ -178,24 +173,22 @@ async fn idle_gap_longer_than_the_limit_cuts_the_stream() {
     cfg["server"]["upstream"]["idleTimeoutMs"] = json!(300);
     let gw = Gateway::start(&cfg).await;
     // Pacing under the limit streams fine.
-    let ok = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-event-delay-ms", "100")
-        .json(&stream_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let ok = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-event-delay-ms", "100")],
+        &stream_body("gpt-4o-mini"),
+    )
+    .await;
     assert_eq!(sse_events(ok).await.unwrap().last().unwrap().1, "[DONE]");
     let started = Instant::now();
-    let slow = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-event-delay-ms", "1000")
-        .json(&stream_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let slow = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-event-delay-ms", "1000")],
+        &stream_body("gpt-4o-mini"),
+    )
+    .await;
     assert!(sse_events(slow).await.is_err());
     assert!(
         started.elapsed() < Duration::from_millis(900),
@@ -215,15 +208,13 @@ async fn total_timeout_bounds_a_stream() {
     cfg["server"]["upstream"]["requestTimeoutMs"] = json!(500);
     let gw = Gateway::start(&cfg).await;
     let started = Instant::now();
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-event-delay-ms", "100")
-        .header("x-mock-events", "50")
-        .json(&stream_body("gpt-4o-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-event-delay-ms", "100"), ("x-mock-events", "50")],
+        &stream_body("gpt-4o-mini"),
+    )
+    .await;
     assert!(sse_events(resp).await.is_err());
     let took = started.elapsed();
     assert!(

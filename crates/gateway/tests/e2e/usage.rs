@@ -77,14 +77,13 @@ async fn totals_from_json_and_sse() {
 async fn errors_are_counted_per_model() {
     let mock = mock().await;
     let gw = Gateway::start(&config(&mock.base_url())).await;
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .header("x-mock-status", "500")
-        .json(&chat_body("gpt-5-mini"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-status", "500")],
+        &chat_body("gpt-5-mini"),
+    )
+    .await;
     assert_eq!(resp.status(), 500);
     resp.bytes().await.unwrap();
     assert_eq!(
