@@ -22,6 +22,7 @@ struct RecordView<'a> {
     headers: BTreeMap<&'a str, String>,
     body: String,
     deployment: Option<&'a str>,
+    peer: Option<String>,
     outcome: &'static str,
 }
 
@@ -45,6 +46,7 @@ impl<'a> From<&'a RecordedRequest> for RecordView<'a> {
             headers,
             body: String::from_utf8_lossy(&r.body).into_owned(),
             deployment: r.deployment.as_deref(),
+            peer: r.peer.map(|p| p.to_string()),
             outcome: r.outcome.as_str(),
         }
     }

@@ -79,6 +79,10 @@ async fn exchange(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> Response 
             headers: parts.headers.clone(),
             body: body.clone(),
             deployment: deployment.clone(),
+            peer: parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0),
             outcome: Outcome::InProgress,
         })
     } else {

@@ -45,6 +45,8 @@ pub struct RecordedRequest {
     pub body: Bytes,
     /// From the path (legacy routes) or the body `model` (v1 and OpenAI-style routes).
     pub deployment: Option<String>,
+    /// The TCP peer: requests from one pooled connection share it, so tests can see reuse.
+    pub peer: Option<std::net::SocketAddr>,
     /// Snapshot taken when the log was read.
     pub outcome: Outcome,
 }

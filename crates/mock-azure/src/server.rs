@@ -49,6 +49,7 @@ impl MockServer {
             let signal = async move {
                 let _ = stopped.await;
             };
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(signal)
                 .await;

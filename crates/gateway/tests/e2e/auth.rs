@@ -162,7 +162,19 @@ async fn entra_upstreams_fail_clearly_until_supported() {
     assert_eq!(resp.status(), 502);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "upstream_auth_unavailable");
-    assert!(mock.requests().is_empty(), "no unauthenticated request may leave the gateway");
+    assert!(
+        mock.requests().is_empty(),
+        "no unauthenticated request may leave the gateway"
+    );
     // Other upstreams are unaffected.
-    assert_eq!(post(&gw, "/v1/responses", &json!({"model": "gpt-5-mini", "input": "x"})).await.status(), 200);
+    assert_eq!(
+        post(
+            &gw,
+            "/v1/responses",
+            &json!({"model": "gpt-5-mini", "input": "x"})
+        )
+        .await
+        .status(),
+        200
+    );
 }

@@ -278,3 +278,21 @@ async fn sequential_latency_shows_no_nagle_stall() {
     let median = times[times.len() / 2];
     assert!(median < Duration::from_millis(20), "median {median:?}");
 }
+
+#[tokio::test]
+async fn upstream_connections_are_pooled_and_reused() {
+    let mock = mock().await;
+    let gw = Gateway::start(&config(&mock.base_url())).await;
+    for _ in 0..20 {
+        let resp = post(&gw, "/v1/chat/completions", &chat_body("gpt-4o-mini")).await;
+        assert_eq!(resp.status(), 200);
+        resp.bytes().await.unwrap();
+    }
+    let peers: std::collections::HashSet<_> =
+        mock.requests().iter().map(|r| r.peer.unwrap()).collect();
+    assert_eq!(
+        peers.len(),
+        1,
+        "sequential calls should share one keep-alive connection: {peers:?}"
+    );
+}
