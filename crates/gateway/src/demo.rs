@@ -124,7 +124,7 @@ pub async fn run(opts: DemoOptions, say: fn(&str)) -> Result<(), String> {
     let listener = server::bind("127.0.0.1", opts.port)
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e} (try --port)", opts.port))?;
-    let addr = server::local_addr(&listener).map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base = format!("http://{addr}");
     say(
         "aoai-gateway demo: the gateway in front of a mock Azure OpenAI resource, all on loopback.",

@@ -104,7 +104,7 @@ async fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let listener = server::bind(&host, port)
         .await
         .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
-    let addr = server::local_addr(&listener).map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(source = ?loaded.source, "config loaded");
     say(&format!("aoai-gateway listening on http://{addr}"));
     server::serve(listener, app, server::shutdown_signal())

@@ -12,7 +12,6 @@
 //! Accepted sockets get TCP_NODELAY (axum's `serve` leaves it off; a Nagle stall costs ~40 ms).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -115,9 +114,4 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown signal received");
-}
-
-/// The address a listener actually bound, for the startup line tests and scripts read.
-pub fn local_addr(listener: &TcpListener) -> std::io::Result<SocketAddr> {
-    listener.local_addr()
 }
