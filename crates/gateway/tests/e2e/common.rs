@@ -212,3 +212,29 @@ pub async fn post_with(
     }
     req.send().await.unwrap()
 }
+
+/// POST a raw body (not necessarily JSON) with the client key, as `application/json`.
+pub async fn post_raw(
+    gw: &Gateway,
+    path: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    client()
+        .post(gw.url(path))
+        .bearer_auth(CLIENT_KEY)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// GET with the client key.
+pub async fn get(gw: &Gateway, path: &str) -> reqwest::Response {
+    client()
+        .get(gw.url(path))
+        .bearer_auth(CLIENT_KEY)
+        .send()
+        .await
+        .unwrap()
+}

@@ -208,15 +208,7 @@ async fn route_overrides_literal_paths_and_route_keys() {
 async fn models_list_and_get_come_from_aliases() {
     let mock = mock().await;
     let gw = Gateway::start(&config(&mock.base_url())).await;
-    let list: serde_json::Value = client()
-        .get(gw.url("/v1/models"))
-        .bearer_auth(CLIENT_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: serde_json::Value = get(&gw, "/v1/models").await.json().await.unwrap();
     assert_eq!(list["object"], "list");
     let ids: Vec<&str> = list["data"]
         .as_array()
@@ -239,23 +231,13 @@ async fn models_list_and_get_come_from_aliases() {
         assert!(m["created"].as_u64().unwrap() > 1_700_000_000);
         assert!(m["owned_by"].is_string());
     }
-    let one = client()
-        .get(gw.url("/v1/models/llama"))
-        .bearer_auth(CLIENT_KEY)
-        .send()
-        .await
-        .unwrap();
+    let one = get(&gw, "/v1/models/llama").await;
     assert_eq!(one.status(), 200);
     assert_eq!(
         one.json::<serde_json::Value>().await.unwrap()["id"],
         "llama"
     );
-    let missing = client()
-        .get(gw.url("/v1/models/nope"))
-        .bearer_auth(CLIENT_KEY)
-        .send()
-        .await
-        .unwrap();
+    let missing = get(&gw, "/v1/models/nope").await;
     assert_eq!(missing.status(), 404);
     assert_eq!(
         missing.json::<serde_json::Value>().await.unwrap()["error"]["code"],

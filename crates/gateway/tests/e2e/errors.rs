@@ -29,20 +29,13 @@ async fn error_of(resp: reqwest::Response) -> (u16, Value) {
 async fn bad_requests_get_openai_errors() {
     let mock = mock().await;
     let gw = Gateway::start_with_env(&config(&mock.base_url()), &[("BODY_LIMIT", "2048")]).await;
-    let raw = |body: &'static str| {
-        client()
-            .post(gw.url("/v1/chat/completions"))
-            .bearer_auth(CLIENT_KEY)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
-    let (s, b) = error_of(raw("{\"model\": \"gpt-4o-mini\", ").await.unwrap()).await;
+    let raw = |body: &'static str| post_raw(&gw, "/v1/chat/completions", body);
+    let (s, b) = error_of(raw("{\"model\": \"gpt-4o-mini\", ").await).await;
     assert_eq!(
         (s, b["error"]["code"].as_str()),
         (400, Some("invalid_json"))
     );
-    let (s, b) = error_of(raw("{\"messages\": []}").await.unwrap()).await;
+    let (s, b) = error_of(raw("{\"messages\": []}").await).await;
     assert_eq!((s, b["error"]["param"].as_str()), (400, Some("model")));
     let (s, b) = error_of(post(&gw, "/v1/chat/completions", &chat_body("gpt-9-ultra")).await).await;
     assert_eq!(
@@ -58,23 +51,14 @@ async fn bad_requests_get_openai_errors() {
     // A chunked body without content-length is cut at the limit too.
     let stream =
         futures_util::stream::iter((0..8).map(|_| Ok::<_, std::io::Error>(vec![b' '; 1024])));
-    let resp = client()
-        .post(gw.url("/v1/chat/completions"))
-        .bearer_auth(CLIENT_KEY)
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_of(resp).await.0, 413);
-    let (s, b) = error_of(
-        client()
-            .post(gw.url("/v1/nope"))
-            .bearer_auth(CLIENT_KEY)
-            .send()
-            .await
-            .unwrap(),
+    let resp = post_raw(
+        &gw,
+        "/v1/chat/completions",
+        reqwest::Body::wrap_stream(stream),
     )
     .await;
+    assert_eq!(error_of(resp).await.0, 413);
+    let (s, b) = error_of(post_raw(&gw, "/v1/nope", "{}").await).await;
     assert_eq!((s, b["error"]["code"].as_str()), (404, Some("unknown_url")));
     let (s, _) = error_of(
         client()
@@ -115,14 +99,7 @@ async fn garbage_never_crashes_the_gateway() {
         .collect();
     for body in samples {
         for path in ["/v1/chat/completions", "/v1/embeddings", "/v1/responses"] {
-            let resp = client()
-                .post(gw.url(path))
-                .bearer_auth(CLIENT_KEY)
-                .header("content-type", "application/json")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap();
+            let resp = post_raw(&gw, path, body.clone()).await;
             let status = resp.status().as_u16();
             assert!((400..500).contains(&status), "{path}: {status}");
             error_of(resp).await;

@@ -97,14 +97,13 @@ async fn upstream_status_and_headers_pass_through_on_streams() {
         ("500", "InternalServerError"),
         ("503", "InternalServerError"),
     ] {
-        let resp = client()
-            .post(gw.url("/v1/chat/completions"))
-            .bearer_auth(CLIENT_KEY)
-            .header("x-mock-status", status)
-            .json(&stream_body("gpt-4o-mini"))
-            .send()
-            .await
-            .unwrap();
+        let resp = post_with(
+            &gw,
+            "/v1/chat/completions",
+            &[("x-mock-status", status)],
+            &stream_body("gpt-4o-mini"),
+        )
+        .await;
         assert_eq!(resp.status().as_str(), status);
         assert_eq!(resp.json::<Value>().await.unwrap()["error"]["code"], code);
     }

@@ -4,26 +4,28 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
+/// Sends with mock-azure told which token counts to report; expects success.
+async fn send(gw: &Gateway, path: &str, body: Value, usage: &str) {
+    let resp = post_with(gw, path, &[("x-mock-usage", usage)], &body).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.bytes().await.unwrap();
+}
+
 #[tokio::test]
 async fn totals_from_json_and_sse() {
     let mock = mock().await;
     let gw = Gateway::start(&config(&mock.base_url())).await;
-    let send = |path: &'static str, body: Value, usage: &'static str| {
-        let req = client()
-            .post(gw.url(path))
-            .bearer_auth(CLIENT_KEY)
-            .header("x-mock-usage", usage)
-            .json(&body);
-        async move {
-            let resp = req.send().await.unwrap();
-            assert_eq!(resp.status(), 200, "{path}");
-            resp.bytes().await.unwrap();
-        }
-    };
     // Chat JSON: 11 + 7, cached 3, reasoning 2.
-    send("/v1/chat/completions", chat_body("gpt-4o-mini"), "11,7,3,2").await;
+    send(
+        &gw,
+        "/v1/chat/completions",
+        chat_body("gpt-4o-mini"),
+        "11,7,3,2",
+    )
+    .await;
     // Chat SSE with include_usage: the usage chunk before [DONE].
     send(
+        &gw,
         "/v1/chat/completions",
         json!({"model": "gpt-4o-mini", "stream": true, "stream_options": {"include_usage": true},
                "messages": [{"role": "user", "content": "hé 🌍"}]}),
@@ -32,6 +34,7 @@ async fn totals_from_json_and_sse() {
     .await;
     // Responses SSE: usage inside response.completed.
     send(
+        &gw,
         "/v1/responses",
         json!({"model": "gpt-5-mini", "stream": true, "input": "hi"}),
         "20,30,5,12",
@@ -39,6 +42,7 @@ async fn totals_from_json_and_sse() {
     .await;
     // Responses JSON.
     send(
+        &gw,
         "/v1/responses",
         json!({"model": "gpt-5-mini", "input": "hi"}),
         "1,2,0,1",
@@ -46,6 +50,7 @@ async fn totals_from_json_and_sse() {
     .await;
     // Embeddings JSON.
     send(
+        &gw,
         "/v1/embeddings",
         json!({"model": "text-embedding-3-small", "input": "x"}),
         "9,0,0,0",
