@@ -73,10 +73,16 @@ pin_project! {
         inner: Incoming,
         tap: Tap,
         idle: Duration,
-        idle_timer: Pin<Box<Sleep>>,
-        deadline: Pin<Box<Sleep>>,
+        deadline: Instant,
+        // One timer for both limits: it is armed for whichever comes first.
+        timer: Pin<Box<Sleep>>,
         done: bool,
     }
+}
+
+/// When the body must next show progress: the idle limit from now, or the total deadline.
+fn next_wake(idle: Duration, deadline: Instant) -> Instant {
+    (Instant::now() + idle).min(deadline)
 }
 
 impl ObservedBody {
@@ -100,8 +106,8 @@ impl ObservedBody {
                 recorded: false,
             },
             idle,
-            idle_timer: Box::pin(tokio::time::sleep(idle)),
-            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            deadline,
+            timer: Box::pin(tokio::time::sleep_until(next_wake(idle, deadline))),
             done: false,
         }
     }
@@ -129,8 +135,9 @@ impl Body for ObservedBody {
                     *this.done = true;
                     this.tap.record(false, false);
                 } else {
-                    let next = Instant::now() + *this.idle;
-                    this.idle_timer.as_mut().reset(next);
+                    this.timer
+                        .as_mut()
+                        .reset(next_wake(*this.idle, *this.deadline));
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -146,10 +153,10 @@ impl Body for ObservedBody {
                 Poll::Ready(None)
             }
             Poll::Pending => {
-                let timeout = if this.deadline.as_mut().poll(cx).is_ready() {
+                ready!(this.timer.as_mut().poll(cx));
+                let timeout = if Instant::now() >= *this.deadline {
                     BodyTimeout::Total
                 } else {
-                    ready!(this.idle_timer.as_mut().poll(cx));
                     BodyTimeout::Idle(*this.idle)
                 };
                 *this.done = true;

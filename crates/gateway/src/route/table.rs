@@ -17,7 +17,7 @@ use crate::upstream::{Upstream, dialect};
 /// Where one alias sends one operation.
 #[derive(Debug, Clone)]
 enum PathChoice {
-    Path(String),
+    Path(Arc<str>),
     /// The override maps this operation to a different one; that needs body translation.
     Translate(Operation),
 }
@@ -37,7 +37,7 @@ pub struct ModelEntry {
 pub struct Target {
     pub upstream: Arc<Upstream>,
     pub deployment: Arc<str>,
-    pub path: String,
+    pub path: Arc<str>,
     pub stats: Arc<ModelStats>,
 }
 
@@ -55,28 +55,31 @@ fn op_index(op: Operation) -> usize {
     Operation::ALL.iter().position(|o| *o == op).unwrap_or(0)
 }
 
+/// A resolved path, shared by every request that takes it.
+fn path(p: String) -> PathChoice {
+    PathChoice::Path(Arc::from(p))
+}
+
 fn choose(upstream: &Upstream, model: &ModelConfig, op: Operation, deployment: &str) -> PathChoice {
     let key = op.route_key();
     let Some(over) = model.routes.get(key).or_else(|| model.routes.get("*")) else {
-        return PathChoice::Path(upstream.path_for(op, deployment));
+        return path(upstream.path_for(op, deployment));
     };
     if over.starts_with('/') {
-        return PathChoice::Path(dialect::fill_template(
+        return path(dialect::fill_template(
             over,
             deployment,
             &upstream.api_version,
         ));
     }
     if over == key {
-        return PathChoice::Path(upstream.path_for(op, deployment));
+        return path(upstream.path_for(op, deployment));
     }
     match Operation::from_route_key(over) {
         Some(other) if other != op => PathChoice::Translate(other),
         _ => match upstream.route(over) {
-            Some(t) => {
-                PathChoice::Path(dialect::fill_template(t, deployment, &upstream.api_version))
-            }
-            None => PathChoice::Path(upstream.path_for(op, deployment)),
+            Some(t) => path(dialect::fill_template(t, deployment, &upstream.api_version)),
+            None => path(upstream.path_for(op, deployment)),
         },
     }
 }
@@ -146,7 +149,7 @@ impl ModelTable {
                 PathChoice::Path(path) => Ok(Target {
                     upstream: Arc::clone(&entry.upstream),
                     deployment: Arc::clone(&entry.deployment),
-                    path: path.clone(),
+                    path: Arc::clone(path),
                     stats: Arc::clone(&entry.stats),
                 }),
                 PathChoice::Translate(other) => Err(GatewayError::NotSupported(format!(
@@ -164,7 +167,7 @@ impl ModelTable {
         Ok(Target {
             upstream: Arc::clone(upstream),
             deployment: Arc::from(alias),
-            path: upstream.path_for(op, alias),
+            path: upstream.path_for(op, alias).into(),
             stats: self.stats.model(alias),
         })
     }

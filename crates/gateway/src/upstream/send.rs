@@ -84,7 +84,7 @@ fn build_request(out: &Outbound<'_>, body: Bytes) -> Result<Request<Full<Bytes>>
 fn classify(err: &hyper_util::client::legacy::Error, out: &Outbound<'_>) -> GatewayError {
     let upstream = out.target.upstream.name.clone();
     if client::is_connect_timeout(err) {
-        let ms = u64::try_from(out.policy_connect_ms()).unwrap_or(u64::MAX);
+        let ms = u64::try_from(out.target.upstream.connect_timeout.as_millis()).unwrap_or(u64::MAX);
         return GatewayError::UpstreamTimeout {
             upstream,
             phase: Phase::Connect,
@@ -99,12 +99,6 @@ fn classify(err: &hyper_util::client::legacy::Error, out: &Outbound<'_>) -> Gate
         source = s.source();
     }
     GatewayError::UpstreamUnreachable { upstream, detail }
-}
-
-impl Outbound<'_> {
-    fn policy_connect_ms(&self) -> u128 {
-        self.target.upstream.connect_timeout.as_millis()
-    }
 }
 
 /// Sends the call and returns the upstream response once its headers have arrived.
