@@ -5,8 +5,15 @@
 //! request's total deadline. A timer firing ends the body with an error, so hyper aborts the
 //! response instead of presenting a truncated body as complete. When the body ends — normally,
 //! with an error, or because the client went away and the body was dropped — one record goes
-//! to the model's counters. Dropping the body drops the upstream response, which closes that
-//! upstream connection: a client that disconnects cancels the upstream request.
+//! to the model's counters, and a pooled deployment's [`Lease`] is released (so least-busy sees
+//! the stream as in flight until here). Dropping the body drops the upstream response, which
+//! closes that upstream connection: a client that disconnects cancels the upstream request.
+//!
+//! A stream that breaks after its headers went out cannot be replayed elsewhere. For an SSE
+//! body the client then gets one last `data: {"error":{…}}` event (OpenAI's error envelope,
+//! which the official SDKs raise as an API error), and only then the broken body, so a client
+//! sees both an explicit error and an incomplete response. The event is only added at a line
+//! boundary: after half a line the client's parser could not read it.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,6 +26,7 @@ use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
+use crate::route::health::Lease;
 use crate::stream::Scanner;
 use crate::telemetry::ModelStats;
 use crate::telemetry::stats::RequestRecord;
@@ -41,6 +49,7 @@ struct Tap {
     upstream_error: bool,
     streaming: bool,
     recorded: bool,
+    lease: Option<Lease>,
 }
 
 impl Tap {
@@ -49,6 +58,9 @@ impl Tap {
             return;
         }
         self.recorded = true;
+        if let Some(lease) = self.lease.take() {
+            lease.finish(failed);
+        }
         self.scanner.finish();
         let outcome = self.scanner.outcome();
         let unfinished_stream = self.streaming && !outcome.finished && !cancelled;
@@ -67,6 +79,18 @@ impl Drop for Tap {
     }
 }
 
+/// Where the body is in its life.
+enum State {
+    Streaming,
+    /// The SSE error event went out; the failure follows once hyper has had a chance to flush
+    /// it (`yielded` after one `Pending`), since hyper drops unwritten bytes on a body error.
+    Failing {
+        error: BoxError,
+        yielded: bool,
+    },
+    Done,
+}
+
 pin_project! {
     pub struct ObservedBody {
         #[pin]
@@ -76,8 +100,32 @@ pin_project! {
         deadline: Instant,
         // One timer for both limits: it is armed for whichever comes first.
         timer: Pin<Box<Sleep>>,
-        done: bool,
+        state: State,
     }
+}
+
+/// The SSE event that tells the client its stream broke, if one can be added here.
+fn error_event(tap: &Tap, error: &(dyn std::error::Error + 'static)) -> Option<Bytes> {
+    if !tap.streaming {
+        return None;
+    }
+    let prefix = match tap.scanner.sse_boundary()? {
+        true => "",
+        // The last event's lines are all here; a blank line completes it.
+        false => "\n",
+    };
+    let (code, message) = match error.downcast_ref::<BodyTimeout>() {
+        Some(BodyTimeout::Idle(_)) => ("upstream_idle_timeout", error.to_string()),
+        Some(BodyTimeout::Total) => ("upstream_timeout", error.to_string()),
+        None => (
+            "upstream_stream_error",
+            format!("The upstream stream broke before it finished: {error}"),
+        ),
+    };
+    let envelope = serde_json::json!({"error": {
+        "message": message, "type": "upstream_error", "param": null, "code": code,
+    }});
+    Some(Bytes::from(format!("{prefix}data: {envelope}\n\n")))
 }
 
 /// When the body must next show progress: the idle limit from now, or the total deadline.
@@ -93,6 +141,7 @@ impl ObservedBody {
         upstream_error: bool,
         idle: Duration,
         deadline: Instant,
+        lease: Option<Lease>,
     ) -> Self {
         let scanner = Scanner::for_content_type(content_type);
         let streaming = matches!(scanner, Scanner::Sse(_));
@@ -104,11 +153,12 @@ impl ObservedBody {
                 upstream_error,
                 streaming,
                 recorded: false,
+                lease,
             },
             idle,
             deadline,
             timer: Box::pin(tokio::time::sleep_until(next_wake(idle, deadline))),
-            done: false,
+            state: State::Streaming,
         }
     }
 }
@@ -122,35 +172,46 @@ impl Body for ObservedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
-        if *this.done {
-            return Poll::Ready(None);
+        match std::mem::replace(this.state, State::Done) {
+            State::Streaming => {}
+            State::Done => return Poll::Ready(None),
+            State::Failing { error, yielded } => {
+                if yielded {
+                    return Poll::Ready(Some(Err(error)));
+                }
+                *this.state = State::Failing {
+                    error,
+                    yielded: true,
+                };
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
         }
-        match this.inner.as_mut().poll_frame(cx) {
+        *this.state = State::Streaming;
+        let error: BoxError = match this.inner.as_mut().poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.tap.scanner.feed(data);
                 }
                 if this.inner.is_end_stream() {
                     // hyper stops polling at a known length, so record now, not on drop.
-                    *this.done = true;
+                    *this.state = State::Done;
                     this.tap.record(false, false);
                 } else {
                     this.timer
                         .as_mut()
                         .reset(next_wake(*this.idle, *this.deadline));
                 }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(Some(Err(e))) => {
-                *this.done = true;
-                this.tap.record(true, false);
-                tracing::warn!(error = %e, "upstream body failed");
-                Poll::Ready(Some(Err(Box::new(e))))
+                return Poll::Ready(Some(Ok(frame)));
             }
             Poll::Ready(None) => {
-                *this.done = true;
+                *this.state = State::Done;
                 this.tap.record(false, false);
-                Poll::Ready(None)
+                return Poll::Ready(None);
+            }
+            Poll::Ready(Some(Err(e))) => {
+                tracing::warn!(error = %e, "upstream body failed");
+                Box::new(e)
             }
             Poll::Pending => {
                 ready!(this.timer.as_mut().poll(cx));
@@ -159,16 +220,32 @@ impl Body for ObservedBody {
                 } else {
                     BodyTimeout::Idle(*this.idle)
                 };
-                *this.done = true;
-                this.tap.record(true, false);
                 tracing::warn!(%timeout, "cutting upstream response");
-                Poll::Ready(Some(Err(Box::new(timeout))))
+                Box::new(timeout)
+            }
+        };
+        let event = error_event(this.tap, error.as_ref());
+        this.tap.record(true, false);
+        match event {
+            Some(event) => {
+                tracing::warn!(
+                    "stream broke after its headers were sent; ended with an SSE error event"
+                );
+                *this.state = State::Failing {
+                    error,
+                    yielded: false,
+                };
+                Poll::Ready(Some(Ok(Frame::data(event))))
+            }
+            None => {
+                *this.state = State::Done;
+                Poll::Ready(Some(Err(error)))
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done
+        matches!(self.state, State::Done)
     }
 
     fn size_hint(&self) -> SizeHint {

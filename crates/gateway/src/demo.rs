@@ -28,9 +28,10 @@ fn random_token(prefix: &str) -> String {
 fn model(id: &str, upstream: &str, deployment: &str) -> ModelConfig {
     ModelConfig {
         id: id.to_owned(),
-        upstream: upstream.to_owned(),
+        upstream: Some(upstream.to_owned()),
         target_model: Some(deployment.to_owned()),
         routes: BTreeMap::new(),
+        ..ModelConfig::default()
     }
 }
 

@@ -5,6 +5,8 @@
 //! same way they surface api.openai.com's own errors. Upstream errors are never rewritten: they
 //! pass through with their status, headers and body.
 
+use std::time::Duration;
+
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
@@ -64,6 +66,23 @@ pub enum GatewayError {
         "The upstream `{upstream}` uses {mode} authentication, which is not available in this build."
     )]
     UpstreamAuthUnavailable { upstream: String, mode: String },
+    #[error(
+        "All deployments of model `{model}` are rate limited; retry after {} ms.",
+        retry_after.as_millis()
+    )]
+    PoolThrottled {
+        model: String,
+        retry_after: Duration,
+    },
+    #[error(
+        "No deployment of model `{model}` is available (their circuit breakers are open); \
+         retry after {} ms.",
+        retry_after.as_millis()
+    )]
+    PoolUnavailable {
+        model: String,
+        retry_after: Duration,
+    },
     #[error("{0}")]
     NotSupported(String),
     #[error(
@@ -105,6 +124,8 @@ impl GatewayError {
                 StatusCode::BAD_GATEWAY
             }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::PoolThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::PoolUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -115,7 +136,9 @@ impl GatewayError {
         match self {
             Self::UpstreamUnreachable { .. }
             | Self::UpstreamTimeout { .. }
-            | Self::UpstreamAuthUnavailable { .. } => "upstream_error",
+            | Self::UpstreamAuthUnavailable { .. }
+            | Self::PoolUnavailable { .. } => "upstream_error",
+            Self::PoolThrottled { .. } => "rate_limit_error",
             Self::Internal(_) => "server_error",
             Self::AdminDisabled | Self::AdminUnauthorized => "authentication_error",
             _ => "invalid_request_error",
@@ -146,6 +169,8 @@ impl GatewayError {
                 ..
             } => "upstream_timeout",
             Self::UpstreamAuthUnavailable { .. } => "upstream_auth_unavailable",
+            Self::PoolThrottled { .. } => "rate_limit_exceeded",
+            Self::PoolUnavailable { .. } => "no_deployment_available",
             Self::NotSupported(_) => "not_supported",
             Self::AdminDisabled => "admin_disabled",
             Self::AdminUnauthorized => "admin_unauthorized",
@@ -193,6 +218,16 @@ impl IntoResponse for GatewayError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Self::PoolThrottled { retry_after, .. } | Self::PoolUnavailable { retry_after, .. } =
+            &self
+        {
+            // Both forms, as Azure sends them: the SDKs read `retry-after-ms` first.
+            let ms = u64::try_from(retry_after.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1);
+            headers.insert("retry-after-ms", HeaderValue::from(ms));
+            headers.insert("retry-after", HeaderValue::from(ms.div_ceil(1000)));
+        }
         if matches!(self, Self::AdminUnauthorized) {
             headers.insert(
                 header::WWW_AUTHENTICATE,
@@ -224,6 +259,31 @@ mod tests {
         assert_eq!(json["error"]["type"], "invalid_request_error");
         assert_eq!(json["error"]["param"], "model");
         assert!(json["error"]["message"].as_str().unwrap().contains("nope"));
+    }
+
+    #[tokio::test]
+    async fn an_exhausted_pool_says_when_to_come_back() {
+        let err = GatewayError::PoolThrottled {
+            model: "gpt-4o".into(),
+            retry_after: Duration::from_millis(1234),
+        };
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()["retry-after-ms"], "1234");
+        assert_eq!(response.headers()["retry-after"], "2");
+        let err = GatewayError::PoolUnavailable {
+            model: "gpt-4o".into(),
+            retry_after: Duration::ZERO,
+        };
+        assert_eq!(err.code(), "no_deployment_available");
+        let (status, json) = body_json(err).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`gpt-4o`")
+        );
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
 //! The forwarding pipeline, shared by every inbound dialect:
 //! client key → body (limited) → `Call` → route → upstream → streamed response.
+//! A model with one deployment goes straight to [`send`]; a pool goes through [`failover`].
 
 use std::sync::Arc;
 
@@ -13,8 +14,11 @@ use tokio::time::Instant;
 use crate::body::ObservedBody;
 use crate::call::{self, Call, Operation};
 use crate::error::GatewayError;
+use crate::route::Route;
 use crate::state::{AppState, Runtime};
+use crate::telemetry::ModelStats;
 use crate::telemetry::stats::RequestRecord;
+use crate::upstream::failover::{self, PoolRequest};
 use crate::upstream::headers;
 use crate::upstream::send::{self, Outbound};
 
@@ -54,6 +58,16 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<Bytes,
     }
 }
 
+/// Counts and logs a request that got no upstream answer.
+fn failed(stats: &ModelStats, call: &Call, upstream: &str, err: GatewayError) -> GatewayError {
+    stats.record(RequestRecord {
+        error: true,
+        ..Default::default()
+    });
+    tracing::warn!(model = %call.model, upstream, error = %err, "upstream call failed");
+    err
+}
+
 /// Forwards one JSON operation; every failure becomes an OpenAI-shaped error response.
 pub async fn forward(app: Arc<AppState>, op: Operation, req: Request<Body>) -> Response {
     let runtime = app.runtime.load_full();
@@ -80,26 +94,38 @@ async fn forward_inner(
         model_span: peeked.model_span,
         client,
     };
-    let target = rt.models.resolve(op, &call.model)?;
+    let route = rt.models.resolve(op, &call.model)?;
     let request_id = request_id(&parts.headers);
     let deadline = Instant::now() + rt.policy.total;
-    let outbound = Outbound {
-        call: &call,
-        target: &target,
-        client_headers: &parts.headers,
-        request_id: &request_id,
-        policy: &rt.policy,
-        deadline,
-    };
-    let upstream = match send::send(&outbound).await {
-        Ok(r) => r,
-        Err(err) => {
-            target.stats.record(RequestRecord {
-                error: true,
-                ..Default::default()
-            });
-            tracing::warn!(model = %call.model, upstream = %target.upstream.name, error = %err, "upstream call failed");
-            return Err(err);
+    let (upstream, stats, lease) = match route {
+        Route::One(target) => {
+            let outbound = Outbound {
+                call: &call,
+                target: &target,
+                client_headers: &parts.headers,
+                request_id: &request_id,
+                policy: &rt.policy,
+                deadline,
+            };
+            match send::send(&outbound).await {
+                Ok(r) => (r, target.stats, None),
+                Err(err) => return Err(failed(&target.stats, &call, &target.upstream.name, err)),
+            }
+        }
+        Route::Pool { pool, op, stats } => {
+            let pooled = PoolRequest {
+                call: &call,
+                client_headers: &parts.headers,
+                request_id: &request_id,
+                policy: &rt.policy,
+                deadline,
+                pool,
+                op,
+            };
+            match failover::send(&pooled).await {
+                Ok(d) => (d.response, Arc::clone(&d.target.stats), Some(d.lease)),
+                Err(err) => return Err(failed(stats, &call, "(pool)", err)),
+            }
         }
     };
     let (mut head, incoming) = upstream.into_parts();
@@ -114,10 +140,11 @@ async fn forward_inner(
     let observed = ObservedBody::new(
         incoming,
         content_type,
-        Arc::clone(&target.stats),
+        stats,
         head.status.is_client_error() || head.status.is_server_error(),
         rt.policy.idle,
         deadline,
+        lease,
     );
     Ok(Response::from_parts(head, Body::new(observed)).into_response())
 }

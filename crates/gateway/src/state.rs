@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use crate::config::{AdminAuthConfig, AuthMode, Config};
 use crate::policy::ClientKeys;
 use crate::route::ModelTable;
+use crate::route::health::HealthPolicy;
 use crate::telemetry::Stats;
 use crate::upstream::client::{self, ClientSettings};
 use crate::upstream::{Credential, Upstream};
@@ -26,6 +27,10 @@ pub struct UpstreamPolicy {
     pub retry_base: Duration,
     pub retry_max: Duration,
     pub retry_statuses: Vec<u16>,
+    /// Pools only: upstream requests per client request across deployments.
+    pub max_attempts: u32,
+    /// Pools only: statuses that move a request to the next deployment.
+    pub failover_statuses: Vec<u16>,
 }
 
 /// Admin Basic-auth credentials; `None` when the admin API is disabled.
@@ -86,7 +91,13 @@ impl Runtime {
             upstreams.insert(u.name.clone(), Arc::new(upstream));
         }
         let fallback = config.model_fallback.as_ref().map(|f| f.upstream.as_str());
-        let models = ModelTable::build(&config.models, &upstreams, fallback, stats)?;
+        let health = HealthPolicy {
+            cooldown_default: ms(up.cooldown_default_ms),
+            cooldown_max: ms(up.cooldown_max_ms),
+            breaker_failures: up.breaker_failures,
+            breaker_open: ms(up.breaker_open_ms),
+        };
+        let models = ModelTable::build(&config.models, &upstreams, fallback, stats, health)?;
         let policy = UpstreamPolicy {
             first_byte: ms(up.first_byte_timeout_ms),
             idle: ms(up.idle_timeout_ms),
@@ -95,6 +106,8 @@ impl Runtime {
             retry_base: ms(up.retry_base_ms),
             retry_max: ms(up.retry_max_ms),
             retry_statuses: up.retry_statuses.clone(),
+            max_attempts: up.max_attempts,
+            failover_statuses: up.failover_statuses.clone(),
         };
         let created = SystemTime::now()
             .duration_since(UNIX_EPOCH)

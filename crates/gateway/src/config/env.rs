@@ -250,9 +250,9 @@ fn parse_mapper(mapper: &str, out: &mut Vec<Problem>) -> Vec<ModelConfig> {
         seen.insert(alias.to_ascii_lowercase(), alias.to_owned());
         models.push(ModelConfig {
             id: alias.to_owned(),
-            upstream: ENV_UPSTREAM.to_owned(),
+            upstream: Some(ENV_UPSTREAM.to_owned()),
             target_model: Some(deployment.to_owned()),
-            routes: Default::default(),
+            ..ModelConfig::default()
         });
     }
     models

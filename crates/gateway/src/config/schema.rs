@@ -126,6 +126,27 @@ pub struct UpstreamPolicyConfig {
     pub retry_max_ms: u64,
     #[serde(default = "default_retry_statuses")]
     pub retry_statuses: Vec<u16>,
+    /// Upstream requests one client request may make across a pool's deployments (the first
+    /// included); failover to an untried deployment is immediate.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Statuses that send a pooled request on to the next deployment; the 5xx among them also
+    /// count toward the circuit breaker.
+    #[serde(default = "default_failover_statuses")]
+    pub failover_statuses: Vec<u16>,
+    /// How long a 429 without any retry-after header takes a pooled deployment out of rotation.
+    #[serde(default = "default_cooldown_default_ms")]
+    pub cooldown_default_ms: u64,
+    /// The longest cooldown honoured, whatever the upstream asked (Azure can say a day).
+    #[serde(default = "default_cooldown_max_ms")]
+    pub cooldown_max_ms: u64,
+    /// Consecutive failures (5xx, connect errors, first-byte timeouts, broken streams) that
+    /// open a pooled deployment's circuit breaker; 0 turns the breaker off.
+    #[serde(default = "default_breaker_failures")]
+    pub breaker_failures: u32,
+    /// How long an open breaker keeps its deployment out before one probe request is let through.
+    #[serde(default = "default_breaker_open_ms")]
+    pub breaker_open_ms: u64,
     #[serde(default)]
     pub pool: PoolConfig,
 }
@@ -141,6 +162,12 @@ impl Default for UpstreamPolicyConfig {
             retry_base_ms: default_retry_base_ms(),
             retry_max_ms: default_retry_max_ms(),
             retry_statuses: default_retry_statuses(),
+            max_attempts: default_max_attempts(),
+            failover_statuses: default_failover_statuses(),
+            cooldown_default_ms: default_cooldown_default_ms(),
+            cooldown_max_ms: default_cooldown_max_ms(),
+            breaker_failures: default_breaker_failures(),
+            breaker_open_ms: default_breaker_open_ms(),
             pool: PoolConfig::default(),
         }
     }
@@ -402,18 +429,57 @@ pub struct UpstreamConfig {
     pub auth: Option<AuthConfig>,
 }
 
-/// A client-facing model alias.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+/// A client-facing model alias: one deployment (`upstream` + `targetModel`), or a pool of them
+/// (`deployments`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ModelConfig {
     pub id: String,
-    pub upstream: String,
+    /// The single deployment's upstream; absent when `deployments` lists a pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
     /// The deployment name (Azure) or served model name (engines); defaults to `id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_model: Option<String>,
     /// Route key or `*` → another route key, or a literal path starting with `/`.
     #[serde(default)]
     pub routes: BTreeMap<String, String>,
+    /// A pool: several deployments serving this alias (instead of `upstream`/`targetModel`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deployments: Vec<DeploymentConfig>,
+    /// How a pool spreads requests inside one priority tier.
+    #[serde(default)]
+    pub strategy: Strategy,
+}
+
+/// One member of a model's pool.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeploymentConfig {
+    pub upstream: String,
+    /// The deployment name; defaults to the model's `id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_model: Option<String>,
+    /// Share of its tier's traffic, relative to the tier's other members.
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Tier: 1 is served first; a higher number only takes traffic while every deployment of
+    /// the better tiers is cooling down or has an open breaker.
+    #[serde(default = "default_priority")]
+    pub priority: u32,
+}
+
+/// Balancing inside one priority tier of a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Smooth weighted round-robin (nginx's): exact shares, no bursts to one deployment.
+    #[default]
+    Weighted,
+    /// Fewest requests in flight (a stream counts until it ends), relative to weight.
+    LeastBusy,
+    /// Lowest recent time to first byte (EWMA), scaled by requests in flight.
+    Latency,
 }
 
 /// Unknown models go to this upstream with the model name as the deployment.
@@ -463,6 +529,30 @@ fn default_retry_max_ms() -> u64 {
 }
 fn default_retry_statuses() -> Vec<u16> {
     vec![408, 409, 425, 429, 500, 502, 503, 504]
+}
+fn default_max_attempts() -> u32 {
+    3
+}
+fn default_failover_statuses() -> Vec<u16> {
+    vec![429, 500, 502, 503, 504]
+}
+fn default_cooldown_default_ms() -> u64 {
+    10_000
+}
+fn default_cooldown_max_ms() -> u64 {
+    60_000
+}
+fn default_breaker_failures() -> u32 {
+    5
+}
+fn default_breaker_open_ms() -> u64 {
+    30_000
+}
+fn default_weight() -> u32 {
+    1
+}
+fn default_priority() -> u32 {
+    1
 }
 fn default_pool_connections() -> u32 {
     64

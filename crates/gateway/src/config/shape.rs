@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::schema::{AuthMode, ImageFormat, KeyStatus, UpstreamKind};
+use super::schema::{AuthMode, ImageFormat, KeyStatus, Strategy, UpstreamKind};
 use super::{Problem, Severity};
 
 /// What a JSON value must look like.
@@ -110,6 +110,12 @@ const UPSTREAM_POLICY: &[Field] = &[
     opt("retryBaseMs", U64),
     opt("retryMaxMs", U64),
     opt("retryStatuses", STATUSES),
+    opt("maxAttempts", U32),
+    opt("failoverStatuses", STATUSES),
+    opt("cooldownDefaultMs", U64),
+    opt("cooldownMaxMs", U64),
+    opt("breakerFailures", U32),
+    opt("breakerOpenMs", U64),
     opt("pool", Shape::Object(POOL)),
 ];
 
@@ -173,9 +179,18 @@ const UPSTREAM: &[Field] = &[
 
 const MODEL: &[Field] = &[
     req("id", STRING),
-    req("upstream", STRING),
+    opt("upstream", NULLABLE_STRING),
     opt("targetModel", NULLABLE_STRING),
     opt("routes", ROUTES),
+    opt("deployments", Shape::List(&Shape::Object(DEPLOYMENT))),
+    opt("strategy", Shape::Leaf(leaf::<Strategy>)),
+];
+
+const DEPLOYMENT: &[Field] = &[
+    req("upstream", STRING),
+    opt("targetModel", NULLABLE_STRING),
+    opt("weight", U32),
+    opt("priority", U32),
 ];
 
 const MODEL_FALLBACK: &[Field] = &[req("upstream", STRING)];

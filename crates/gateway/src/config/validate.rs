@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use super::schema::{
-    AuthConfig, AuthMode, Config, ROUTE_OPERATIONS, ServerConfig, UpstreamConfig, UpstreamKind,
+    AuthConfig, AuthMode, Config, ModelConfig, ROUTE_OPERATIONS, ServerConfig, Strategy,
+    UpstreamConfig, UpstreamKind,
 };
 use super::shape::join_key;
 use super::{Problem, Severity};
@@ -106,14 +107,19 @@ impl Validator {
             let message = format!("must not exceed retryMaxMs ({})", u.retry_max_ms);
             self.error("$.server.upstream.retryBaseMs", message);
         }
-        for (i, status) in u.retry_statuses.iter().enumerate() {
-            if !(400..=599).contains(status) {
-                let path = format!("$.server.upstream.retryStatuses[{i}]");
-                self.error(
-                    path,
-                    format!("{status} is not an HTTP error status (400-599)"),
-                );
-            }
+        self.error_statuses("retryStatuses", &u.retry_statuses);
+        self.error_statuses("failoverStatuses", &u.failover_statuses);
+        if u.max_attempts == 0 {
+            let message = "must be at least 1 (the first attempt counts)";
+            self.error("$.server.upstream.maxAttempts", message);
+        }
+        self.positive("$.server.upstream.cooldownMaxMs", u.cooldown_max_ms);
+        if u.cooldown_default_ms > u.cooldown_max_ms {
+            let message = format!("must not exceed cooldownMaxMs ({})", u.cooldown_max_ms);
+            self.error("$.server.upstream.cooldownDefaultMs", message);
+        }
+        if u.breaker_failures > 0 {
+            self.positive("$.server.upstream.breakerOpenMs", u.breaker_open_ms);
         }
         if u.pool.connections == 0 {
             self.error("$.server.upstream.pool.connections", "must be at least 1");
@@ -146,6 +152,18 @@ impl Validator {
                 "$.server.imageCompression.maxSize",
                 u64::from(image.max_size),
             );
+        }
+    }
+
+    fn error_statuses(&mut self, key: &str, statuses: &[u16]) {
+        for (i, status) in statuses.iter().enumerate() {
+            if !(400..=599).contains(status) {
+                let path = format!("$.server.upstream.{key}[{i}]");
+                self.error(
+                    path,
+                    format!("{status} is not an HTTP error status (400-599)"),
+                );
+            }
         }
     }
 
@@ -297,13 +315,11 @@ impl Validator {
                 );
                 self.error(format!("{path}.id"), message);
             }
-            let upstream = cfg.upstreams.iter().find(|u| u.name == m.upstream);
-            if upstream.is_none() {
-                self.error(format!("{path}.upstream"), no_upstream(&m.upstream));
-            }
-            if m.target_model
-                .as_deref()
-                .is_some_and(|t| t.trim().is_empty())
+            let upstreams = self.model_upstreams(cfg, m, &path);
+            if m.deployments.is_empty()
+                && m.target_model
+                    .as_deref()
+                    .is_some_and(|t| t.trim().is_empty())
             {
                 self.error(
                     format!("{path}.targetModel"),
@@ -312,7 +328,7 @@ impl Validator {
             }
             let is_route_key = |key: &str| {
                 ROUTE_OPERATIONS.contains(&key)
-                    || upstream.is_some_and(|u| u.routes.contains_key(key))
+                    || upstreams.iter().any(|u| u.routes.contains_key(key))
             };
             for (key, value) in &m.routes {
                 let at = join_key(&format!("{path}.routes"), key);
@@ -335,6 +351,77 @@ impl Validator {
         }
     }
 }
+
+impl Validator {
+    /// Checks how model `m` names its deployments (one `upstream`, or a `deployments` pool) and
+    /// returns the upstreams it uses, for route-key checks.
+    fn model_upstreams<'c>(
+        &mut self,
+        cfg: &'c Config,
+        m: &ModelConfig,
+        path: &str,
+    ) -> Vec<&'c UpstreamConfig> {
+        let find = |name: &str| cfg.upstreams.iter().find(|u| u.name == name);
+        if m.deployments.is_empty() {
+            if m.strategy != Strategy::default() {
+                let message = "has no effect without deployments (a pool)";
+                self.warn(format!("{path}.strategy"), message);
+            }
+            let Some(name) = &m.upstream else {
+                let message = "missing \"upstream\" (one deployment) or \"deployments\" (a pool)";
+                self.error(path, message);
+                return Vec::new();
+            };
+            let found = find(name);
+            if found.is_none() {
+                self.error(format!("{path}.upstream"), no_upstream(name));
+            }
+            return found.into_iter().collect();
+        }
+        if m.upstream.is_some() {
+            let message = "set either upstream (one deployment) or deployments (a pool), not both";
+            self.error(format!("{path}.upstream"), message);
+        }
+        if m.target_model.is_some() {
+            let message = "with deployments, set targetModel on each deployment";
+            self.error(format!("{path}.targetModel"), message);
+        }
+        if m.deployments.len() > MAX_POOL {
+            let message = format!("at most {MAX_POOL} deployments per model");
+            self.error(format!("{path}.deployments"), message);
+        }
+        let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut used = Vec::new();
+        for (j, d) in m.deployments.iter().enumerate() {
+            let at = format!("{path}.deployments[{j}]");
+            match find(&d.upstream) {
+                Some(u) => used.push(u),
+                None => self.error(format!("{at}.upstream"), no_upstream(&d.upstream)),
+            }
+            let target = d.target_model.as_deref().unwrap_or(&m.id);
+            if target.trim().is_empty() {
+                let message = "must not be empty (omit it to use the model id)";
+                self.error(format!("{at}.targetModel"), message);
+            } else if let Some(k) = seen.insert((d.upstream.as_str(), target), j) {
+                let message = format!(
+                    "same upstream and targetModel as {path}.deployments[{k}]; a deployment is \
+                     listed once"
+                );
+                self.error(at.clone(), message);
+            }
+            if !(1..=MAX_WEIGHT).contains(&d.weight) {
+                let message = format!("must be between 1 and {MAX_WEIGHT}");
+                self.error(format!("{at}.weight"), message);
+            }
+        }
+        used
+    }
+}
+
+/// Most deployments in one pool (a request tracks the ones it tried in a 64-bit set).
+pub const MAX_POOL: usize = 64;
+/// Largest weight; keeps the round-robin arithmetic far from overflow.
+pub const MAX_WEIGHT: u32 = 1_000_000;
 
 /// The upstream credential in force for `u`: its own, else the global one.
 fn effective_auth<'a>(cfg: &'a Config, u: &'a UpstreamConfig) -> &'a AuthConfig {

@@ -8,6 +8,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use tokio::time::Instant;
+
+use super::health::{Health, HealthPolicy};
+use super::pool::{Member, Pool};
 use crate::call::Operation;
 use crate::config::ModelConfig;
 use crate::error::GatewayError;
@@ -26,19 +30,47 @@ enum PathChoice {
 #[derive(Debug)]
 pub struct ModelEntry {
     pub id: String,
-    pub upstream: Arc<Upstream>,
-    pub deployment: Arc<str>,
-    paths: [PathChoice; Operation::ALL.len()],
+    backend: Backend,
     pub stats: Arc<ModelStats>,
 }
 
-/// The resolved destination of one request.
+/// What serves an alias.
+#[derive(Debug)]
+enum Backend {
+    /// One deployment: no balancing and no health state, the upstream's answers pass through
+    /// (the fast path).
+    One {
+        upstream: Arc<Upstream>,
+        deployment: Arc<str>,
+        paths: [PathChoice; Operation::ALL.len()],
+    },
+    /// Several deployments behind the balancer and the failover loop.
+    Pool {
+        pool: Pool,
+        /// Operations the model's routes send to another API (not supported yet).
+        translate: [Option<Operation>; Operation::ALL.len()],
+    },
+}
+
+/// The resolved destination of one request on one deployment.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub upstream: Arc<Upstream>,
     pub deployment: Arc<str>,
     pub path: Arc<str>,
     pub stats: Arc<ModelStats>,
+}
+
+/// Where a request goes: one deployment, or a pool the failover loop picks from per attempt.
+#[derive(Debug)]
+pub enum Route<'a> {
+    One(Target),
+    Pool {
+        pool: &'a Pool,
+        /// The operation's [`Operation::ALL`] index into each member's targets.
+        op: usize,
+        stats: &'a Arc<ModelStats>,
+    },
 }
 
 #[derive(Debug)]
@@ -51,7 +83,7 @@ pub struct ModelTable {
     stats: Arc<Stats>,
 }
 
-fn op_index(op: Operation) -> usize {
+pub(super) fn op_index(op: Operation) -> usize {
     Operation::ALL.iter().position(|o| *o == op).unwrap_or(0)
 }
 
@@ -84,28 +116,112 @@ fn choose(upstream: &Upstream, model: &ModelConfig, op: Operation, deployment: &
     }
 }
 
+/// The fast-path backend: one upstream and deployment.
+fn single(
+    m: &ModelConfig,
+    upstream: &str,
+    target_model: Option<&str>,
+    upstreams: &HashMap<String, Arc<Upstream>>,
+) -> Result<Backend, String> {
+    let upstream = upstreams
+        .get(upstream)
+        .ok_or_else(|| format!("model `{}`: unknown upstream `{upstream}`", m.id))?;
+    let deployment = target_model.unwrap_or(&m.id);
+    let paths = Operation::ALL.map(|op| choose(upstream, m, op, deployment));
+    Ok(Backend::One {
+        upstream: Arc::clone(upstream),
+        deployment: Arc::from(deployment),
+        paths,
+    })
+}
+
+/// Builds a model's pool: one member per `deployments[]` entry, each with its own paths.
+fn pool(
+    m: &ModelConfig,
+    upstreams: &HashMap<String, Arc<Upstream>>,
+    stats: &Arc<ModelStats>,
+    health: HealthPolicy,
+    epoch: Instant,
+) -> Result<Backend, String> {
+    let mut translate = [None; Operation::ALL.len()];
+    let mut members = Vec::with_capacity(m.deployments.len());
+    for d in &m.deployments {
+        let upstream = upstreams
+            .get(&d.upstream)
+            .ok_or_else(|| format!("model `{}`: unknown upstream `{}`", m.id, d.upstream))?;
+        let deployment: Arc<str> = Arc::from(d.target_model.as_deref().unwrap_or(&m.id));
+        let targets = Operation::ALL.map(|op| {
+            let path = match choose(upstream, m, op, &deployment) {
+                PathChoice::Path(path) => path,
+                PathChoice::Translate(other) => {
+                    translate[op_index(op)] = Some(other);
+                    Arc::from("")
+                }
+            };
+            Target {
+                upstream: Arc::clone(upstream),
+                deployment: Arc::clone(&deployment),
+                path,
+                stats: Arc::clone(stats),
+            }
+        });
+        members.push(Member {
+            targets,
+            weight: d.weight,
+            priority: d.priority,
+            health: Arc::new(Health::new(health, epoch)),
+        });
+    }
+    let pool = Pool::new(m.strategy, members).map_err(|e| format!("model `{}`: {e}", m.id))?;
+    Ok(Backend::Pool { pool, translate })
+}
+
+fn not_supported(entry: &ModelEntry, op: Operation, other: Operation) -> GatewayError {
+    GatewayError::NotSupported(format!(
+        "Model `{}` routes {} to {}, which needs request translation between the two \
+         APIs; that is not available in this build.",
+        entry.id,
+        op.route_key(),
+        other.route_key()
+    ))
+}
+
+impl ModelEntry {
+    /// The pool behind this alias, when it has one (for the admin API).
+    pub fn pool(&self) -> Option<&Pool> {
+        match &self.backend {
+            Backend::Pool { pool, .. } => Some(pool),
+            Backend::One { .. } => None,
+        }
+    }
+}
+
 impl ModelTable {
     /// Builds the table; `upstreams` is looked up by name (validation guarantees it exists).
+    /// A model with several deployments gets a pool whose health follows `health`.
     pub fn build(
         models: &[ModelConfig],
         upstreams: &HashMap<String, Arc<Upstream>>,
         fallback: Option<&str>,
         stats: Arc<Stats>,
+        health: HealthPolicy,
     ) -> Result<Self, String> {
         let mut by_id = HashMap::with_capacity(models.len());
         let mut ordered = Vec::with_capacity(models.len());
+        let epoch = Instant::now();
         for m in models {
-            let upstream = upstreams
-                .get(&m.upstream)
-                .ok_or_else(|| format!("model `{}`: unknown upstream `{}`", m.id, m.upstream))?;
-            let deployment = m.target_model.clone().unwrap_or_else(|| m.id.clone());
-            let paths = Operation::ALL.map(|op| choose(upstream, m, op, &deployment));
+            let model_stats = stats.model(&m.id);
+            let backend = match (m.deployments.as_slice(), &m.upstream) {
+                ([_, _, ..], _) => pool(m, upstreams, &model_stats, health, epoch)?,
+                // One deployment, in either form: the fast path.
+                ([one], _) => single(m, &one.upstream, one.target_model.as_deref(), upstreams)?,
+                ([], Some(name)) => single(m, name, m.target_model.as_deref(), upstreams)?,
+                ([], None) => return Err(format!("model `{}` has no upstream", m.id)),
+            };
             let entry = Arc::new(ModelEntry {
                 id: m.id.clone(),
-                upstream: Arc::clone(upstream),
-                deployment: Arc::from(deployment),
-                paths,
-                stats: stats.model(&m.id),
+                backend,
+                stats: model_stats,
             });
             if by_id
                 .insert(m.id.to_ascii_lowercase(), Arc::clone(&entry))
@@ -143,32 +259,75 @@ impl ModelTable {
     }
 
     /// Resolves `alias` for `op`.
-    pub fn resolve(&self, op: Operation, alias: &str) -> Result<Target, GatewayError> {
+    pub fn resolve(&self, op: Operation, alias: &str) -> Result<Route<'_>, GatewayError> {
         if let Some(entry) = self.get(alias) {
-            return match &entry.paths[op_index(op)] {
-                PathChoice::Path(path) => Ok(Target {
-                    upstream: Arc::clone(&entry.upstream),
-                    deployment: Arc::clone(&entry.deployment),
-                    path: Arc::clone(path),
-                    stats: Arc::clone(&entry.stats),
-                }),
-                PathChoice::Translate(other) => Err(GatewayError::NotSupported(format!(
-                    "Model `{}` routes {} to {}, which needs request translation between the two \
-                     APIs; that is not available in this build.",
-                    entry.id,
-                    op.route_key(),
-                    other.route_key()
-                ))),
+            let i = op_index(op);
+            return match &entry.backend {
+                Backend::One {
+                    upstream,
+                    deployment,
+                    paths,
+                } => match &paths[i] {
+                    PathChoice::Path(path) => Ok(Route::One(Target {
+                        upstream: Arc::clone(upstream),
+                        deployment: Arc::clone(deployment),
+                        path: Arc::clone(path),
+                        stats: Arc::clone(&entry.stats),
+                    })),
+                    PathChoice::Translate(other) => Err(not_supported(entry, op, *other)),
+                },
+                Backend::Pool { pool, translate } => match translate[i] {
+                    Some(other) => Err(not_supported(entry, op, other)),
+                    None => Ok(Route::Pool {
+                        pool,
+                        op: i,
+                        stats: &entry.stats,
+                    }),
+                },
             };
         }
         let Some(upstream) = &self.fallback else {
             return Err(GatewayError::ModelNotFound(alias.to_owned()));
         };
-        Ok(Target {
+        Ok(Route::One(Target {
             upstream: Arc::clone(upstream),
             deployment: Arc::from(alias),
             path: upstream.path_for(op, alias).into(),
             stats: self.stats.model(alias),
-        })
+        }))
+    }
+}
+
+/// A target on a throwaway upstream, for unit tests of the balancer.
+#[cfg(test)]
+pub(super) fn test_target(deployment: &str) -> Target {
+    use crate::config::UpstreamConfig;
+    use crate::upstream::client::{self, ClientSettings};
+    let cfg = UpstreamConfig {
+        name: "test".to_owned(),
+        base_url: "http://127.0.0.1:9".to_owned(),
+        kind: Default::default(),
+        api_version: "v".to_owned(),
+        routes: Default::default(),
+        auth: None,
+    };
+    let settings = ClientSettings {
+        connect_timeout: std::time::Duration::from_secs(1),
+        pool_idle_timeout: std::time::Duration::from_secs(1),
+        pool_max_idle_per_host: 1,
+    };
+    let tls = client::tls_config().unwrap();
+    let upstream = Upstream::new(
+        &cfg,
+        crate::upstream::Credential::None,
+        client::build(settings, tls),
+        settings.connect_timeout,
+    )
+    .unwrap();
+    Target {
+        upstream: Arc::new(upstream),
+        deployment: Arc::from(deployment),
+        path: Arc::from("/"),
+        stats: Arc::default(),
     }
 }

@@ -76,6 +76,14 @@ impl Scanner {
         }
     }
 
+    /// For SSE bodies, [`SseScanner::boundary`]; `None` for other bodies.
+    pub fn sse_boundary(&self) -> Option<bool> {
+        match self {
+            Self::Sse(s) => s.boundary(),
+            _ => None,
+        }
+    }
+
     pub fn outcome(&self) -> ScanOutcome {
         match self {
             Self::Sse(s) => s.outcome(),

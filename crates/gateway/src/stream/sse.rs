@@ -31,6 +31,8 @@ static CONTENT_FILTER: LazyLock<memmem::Finder<'static>> =
 /// Per-event state between blank lines.
 #[derive(Debug, Default)]
 struct Event {
+    /// A field line (not a comment) was seen: a blank line would dispatch something.
+    started: bool,
     data_lines: u32,
     /// `event: error` was seen.
     error_name: bool,
@@ -150,6 +152,13 @@ impl SseScanner {
         self.out
     }
 
+    /// Where the bytes fed so far stop: `Some(true)` between events, `Some(false)` after a
+    /// complete line inside an event, `None` inside a line. Lets the body add an event of its
+    /// own without corrupting one of the upstream's.
+    pub fn boundary(&self) -> Option<bool> {
+        (self.carry.is_empty() && self.skipping.is_none()).then_some(!self.event.started)
+    }
+
     /// `(line length, index after the terminator)` for `\n`, `\r\n` or `\r`.
     fn line_end(&mut self, buf: &[u8]) -> Option<(usize, usize)> {
         let i = memchr2(b'\n', b'\r', buf)?;
@@ -201,8 +210,12 @@ impl SseScanner {
             self.dispatch(pending);
             return;
         }
-        let (field, value) = match memchr(b':', line) {
-            Some(0) => return,
+        let colon = memchr(b':', line);
+        if colon == Some(0) {
+            return; // a comment
+        }
+        self.event.started = true;
+        let (field, value) = match colon {
             Some(i) => {
                 let value = &line[i + 1..];
                 (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
@@ -401,5 +414,23 @@ mod tests {
         assert!(is_data_field(b"data", b""));
         assert!(!is_data_field(b"event", b": x"));
         assert!(!is_data_field(b"", b"dat"));
+    }
+
+    #[test]
+    fn boundary_tells_events_lines_and_half_lines_apart() {
+        let mut s = SseScanner::new();
+        assert_eq!(s.boundary(), Some(true));
+        s.feed(b": keep-alive\n");
+        assert_eq!(s.boundary(), Some(true), "a comment starts no event");
+        s.feed(b"data: {\"a\"");
+        assert_eq!(s.boundary(), None);
+        s.feed(b":1}\n");
+        assert_eq!(s.boundary(), Some(false));
+        s.feed(b"\n");
+        assert_eq!(s.boundary(), Some(true));
+        s.feed(b"event: x\r\n");
+        assert_eq!(s.boundary(), Some(false));
+        s.feed(b"\r\n");
+        assert_eq!(s.boundary(), Some(true));
     }
 }

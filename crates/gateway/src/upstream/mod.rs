@@ -3,7 +3,9 @@
 pub mod client;
 pub mod credential;
 pub mod dialect;
+pub mod failover;
 pub mod headers;
+pub mod retry_after;
 pub mod send;
 
 use std::collections::BTreeMap;

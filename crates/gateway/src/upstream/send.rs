@@ -1,11 +1,13 @@
 //! Sending one call upstream: build the request, wait for headers, retry what may be retried.
 //!
 //! Headers are awaited before anything is committed to the client, so a 429 or 5xx keeps its
-//! status and `retry-after`. Retries happen only while nothing has been sent to the client and
-//! only for a connect failure or a configured status; a first-byte timeout is not retried
-//! because the upstream may already be generating (and billing) the first attempt.
+//! status and `retry-after`. [`attempt`] is one request; [`send`] is the loop for a model with
+//! one deployment. Retries happen only while nothing has been sent to the client and only for a
+//! connect failure or a configured status; a first-byte timeout is not retried because the
+//! upstream may already be generating (and billing) the first attempt. Pools go through
+//! [`super::failover`] instead, which moves on to another deployment.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response};
@@ -17,7 +19,7 @@ use crate::call::Call;
 use crate::error::{GatewayError, Phase};
 use crate::route::Target;
 use crate::state::UpstreamPolicy;
-use crate::upstream::{client, dialect, headers};
+use crate::upstream::{client, dialect, headers, retry_after};
 
 /// Everything needed to (re)send one call.
 pub struct Outbound<'a> {
@@ -30,29 +32,13 @@ pub struct Outbound<'a> {
     pub deadline: Instant,
 }
 
-/// The delay an upstream asked for: `retry-after-ms` first, then `retry-after` in seconds (the
-/// order the official SDKs use).
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let get = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
-        && ms.is_finite()
-        && ms >= 0.0
-    {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
-    }
-    get("retry-after")
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
 /// How long to wait before the next attempt; `None` when the upstream asked for a longer pause
 /// than `retryMaxMs` allows (retrying sooner would only be throttled again).
-fn backoff(policy: &UpstreamPolicy, attempt: u32, asked: Option<Duration>) -> Option<Duration> {
+pub(crate) fn backoff(
+    policy: &UpstreamPolicy,
+    attempt: u32,
+    asked: Option<Duration>,
+) -> Option<Duration> {
     match asked {
         Some(d) if d > policy.retry_max => None,
         Some(d) => Some(d),
@@ -101,96 +87,73 @@ fn classify(err: &hyper_util::client::legacy::Error, out: &Outbound<'_>) -> Gate
     GatewayError::UpstreamUnreachable { upstream, detail }
 }
 
-/// Sends the call and returns the upstream response once its headers have arrived.
-pub async fn send(out: &Outbound<'_>) -> Result<Response<Incoming>, GatewayError> {
-    let body = if out.call.model == *out.target.deployment {
-        out.call.body.clone()
+/// The body for `deployment`: the client's bytes, with `model` spliced in when it differs.
+pub fn body_for(call: &Call, deployment: &str) -> Bytes {
+    if call.model == deployment {
+        call.body.clone()
     } else {
-        dialect::rewrite_model(
-            &out.call.body,
-            out.call.model_span.clone(),
-            &out.target.deployment,
-        )
-    };
-    let mut attempt: u32 = 0;
+        dialect::rewrite_model(&call.body, call.model_span.clone(), deployment)
+    }
+}
+
+/// One request to `out.target`: its response once the headers arrived, or why none came
+/// (connect failure, first-byte timeout, or the total deadline).
+pub async fn attempt(out: &Outbound<'_>, body: Bytes) -> Result<Response<Incoming>, GatewayError> {
+    let req = build_request(out, body)?;
+    let first_byte = out
+        .policy
+        .first_byte
+        .min(out.deadline.saturating_duration_since(Instant::now()));
+    match tokio::time::timeout(first_byte, out.target.upstream.client.request(req)).await {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(e)) => Err(classify(&e, out)),
+        Err(_) => {
+            let (phase, limit) = if Instant::now() >= out.deadline {
+                (Phase::Total, out.policy.total)
+            } else {
+                (Phase::FirstByte, out.policy.first_byte)
+            };
+            Err(GatewayError::UpstreamTimeout {
+                upstream: out.target.upstream.name.clone(),
+                phase,
+                ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            })
+        }
+    }
+}
+
+/// Sends the call to its one deployment and returns the upstream response once its headers
+/// have arrived, retrying (same deployment, after a pause) what `maxRetries` allows.
+pub async fn send(out: &Outbound<'_>) -> Result<Response<Incoming>, GatewayError> {
+    let body = body_for(out.call, &out.target.deployment);
+    let mut attempt_no: u32 = 0;
     loop {
-        let req = build_request(out, body.clone())?;
-        let first_byte = out
-            .policy
-            .first_byte
-            .min(out.deadline.saturating_duration_since(Instant::now()));
-        let result =
-            tokio::time::timeout(first_byte, out.target.upstream.client.request(req)).await;
-        let may_retry = attempt < out.policy.max_retries;
-        let (retry_delay, outcome) = match result {
-            Err(_) => {
-                let total_hit = Instant::now() >= out.deadline;
-                let (phase, limit) = if total_hit {
-                    (Phase::Total, out.policy.total)
-                } else {
-                    (Phase::FirstByte, out.policy.first_byte)
-                };
-                let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
-                return Err(GatewayError::UpstreamTimeout {
-                    upstream: out.target.upstream.name.clone(),
-                    phase,
-                    ms,
-                });
+        let result = attempt(out, body.clone()).await;
+        let may_retry = attempt_no < out.policy.max_retries;
+        let retry_delay = match &result {
+            Err(err) if may_retry && err.is_retryable() => backoff(out.policy, attempt_no, None),
+            Ok(resp)
+                if may_retry && out.policy.retry_statuses.contains(&resp.status().as_u16()) =>
+            {
+                let asked = retry_after::parse(resp.headers(), SystemTime::now());
+                backoff(out.policy, attempt_no, asked)
             }
-            Ok(Err(e)) => {
-                let err = classify(&e, out);
-                if !(may_retry && err.is_retryable()) {
-                    return Err(err);
-                }
-                (backoff(out.policy, attempt, None), Err(err))
-            }
-            Ok(Ok(resp)) => {
-                let status = resp.status().as_u16();
-                if !(may_retry && out.policy.retry_statuses.contains(&status)) {
-                    return Ok(resp);
-                }
-                (
-                    backoff(out.policy, attempt, retry_after(resp.headers())),
-                    Ok(resp),
-                )
-            }
+            _ => return result,
         };
         let Some(retry_delay) = retry_delay.filter(|d| Instant::now() + *d < out.deadline) else {
             // No time left for another attempt: the client gets what the upstream said.
-            return outcome;
+            return result;
         };
-        drop(outcome);
-        tracing::debug!(upstream = %out.target.upstream.name, attempt, ?retry_delay, "retrying");
+        drop(result);
+        tracing::debug!(upstream = %out.target.upstream.name, attempt = attempt_no, ?retry_delay, "retrying");
         tokio::time::sleep(retry_delay).await;
-        attempt += 1;
+        attempt_no += 1;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn h(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut m = HeaderMap::new();
-        for (k, v) in pairs {
-            m.insert(*k, HeaderValue::from_static(v));
-        }
-        m
-    }
-
-    #[test]
-    fn retry_after_prefers_ms() {
-        assert_eq!(
-            retry_after(&h(&[("retry-after", "3"), ("retry-after-ms", "1500")])),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(
-            retry_after(&h(&[("retry-after", "2")])),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(retry_after(&h(&[("retry-after", "soon")])), None);
-        assert_eq!(retry_after(&h(&[("retry-after-ms", "-1")])), None);
-    }
 
     #[test]
     fn backoff_is_capped() {
@@ -202,6 +165,8 @@ mod tests {
             retry_base: Duration::from_millis(100),
             retry_max: Duration::from_millis(500),
             retry_statuses: vec![429],
+            max_attempts: 1,
+            failover_statuses: vec![],
         };
         assert_eq!(backoff(&policy, 0, None), Some(Duration::from_millis(100)));
         assert_eq!(backoff(&policy, 2, None), Some(Duration::from_millis(400)));

@@ -133,7 +133,7 @@ fn env_only_passthrough_with_mapper() {
         .map(|m| {
             (
                 m.id.as_str(),
-                m.upstream.as_str(),
+                m.upstream.as_deref().unwrap_or_default(),
                 m.target_model.as_deref(),
             )
         })

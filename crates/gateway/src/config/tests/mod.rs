@@ -37,9 +37,8 @@ fn valid() -> Config {
         }],
         models: vec![ModelConfig {
             id: "gpt-4o".to_owned(),
-            upstream: "east".to_owned(),
-            target_model: None,
-            routes: Default::default(),
+            upstream: Some("east".to_owned()),
+            ..Default::default()
         }],
         model_fallback: None,
     }

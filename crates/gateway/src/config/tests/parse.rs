@@ -56,7 +56,8 @@ fn every_unknown_key_is_reported_in_one_pass() {
     );
     assert_eq!(
         problems[3].message,
-        "unknown key \"deployment\"; expected one of id, upstream, targetModel, routes"
+        "unknown key \"deployment\"; expected one of id, upstream, targetModel, routes, \
+         deployments, strategy"
     );
 }
 
@@ -147,6 +148,14 @@ fn full_config() -> Config {
         .insert("chat/completions".to_owned(), "/c".to_owned());
     cfg.upstreams[0].auth = Some(auth);
     cfg.models[0].target_model = Some("dep".to_owned());
+    // Both forms at once: the drift tests need every key; validation (not parsing) refuses it.
+    cfg.models[0].deployments = vec![DeploymentConfig {
+        upstream: "east".to_owned(),
+        target_model: Some("dep-2".to_owned()),
+        weight: 2,
+        priority: 3,
+    }];
+    cfg.models[0].strategy = Strategy::LeastBusy;
     cfg.models[0]
         .routes
         .insert("*".to_owned(), "responses".to_owned());

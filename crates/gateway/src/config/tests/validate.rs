@@ -97,6 +97,131 @@ fn retries_and_pool() {
 }
 
 #[test]
+fn failover_policy() {
+    let u = "$.server.upstream";
+    only(
+        |c| c.server.upstream.max_attempts = 0,
+        Error,
+        &format!("{u}.maxAttempts"),
+    );
+    only(
+        |c| c.server.upstream.failover_statuses = vec![429, 200],
+        Error,
+        &format!("{u}.failoverStatuses[1]"),
+    );
+    clean(|c| c.server.upstream.failover_statuses = vec![]);
+    only(
+        |c| c.server.upstream.cooldown_default_ms = 60_001,
+        Error,
+        &format!("{u}.cooldownDefaultMs"),
+    );
+    let problems = check(|c| {
+        c.server.upstream.cooldown_max_ms = 0;
+        c.server.upstream.cooldown_default_ms = 0;
+    });
+    assert_eq!(
+        found(&problems),
+        vec![(Error, "$.server.upstream.cooldownMaxMs")]
+    );
+    only(
+        |c| c.server.upstream.breaker_open_ms = 0,
+        Error,
+        &format!("{u}.breakerOpenMs"),
+    );
+    // With the breaker off, its open time does not matter.
+    clean(|c| {
+        c.server.upstream.breaker_failures = 0;
+        c.server.upstream.breaker_open_ms = 0;
+    });
+}
+
+fn pool(deployments: &[(&str, Option<&str>, u32)]) -> impl FnOnce(&mut Config) {
+    let deployments: Vec<DeploymentConfig> = deployments
+        .iter()
+        .map(|(upstream, target, weight)| DeploymentConfig {
+            upstream: (*upstream).to_owned(),
+            target_model: target.map(str::to_owned),
+            weight: *weight,
+            priority: 1,
+        })
+        .collect();
+    move |c: &mut Config| {
+        c.upstreams.push(upstream("west"));
+        c.models[0].upstream = None;
+        c.models[0].deployments = deployments;
+    }
+}
+
+#[test]
+fn model_pools() {
+    clean(pool(&[
+        ("east", None, 1),
+        ("west", Some("gpt-4o-paygo"), 3),
+    ]));
+    // The same name on two resources is two deployments.
+    clean(pool(&[("east", None, 1), ("west", None, 1)]));
+    only(
+        pool(&[("east", None, 1), ("nowhere", None, 1)]),
+        Error,
+        "$.models[0].deployments[1].upstream",
+    );
+    only(
+        pool(&[("east", Some("d"), 1), ("east", Some("d"), 2)]),
+        Error,
+        "$.models[0].deployments[1]",
+    );
+    only(
+        pool(&[("east", Some(" "), 1)]),
+        Error,
+        "$.models[0].deployments[0].targetModel",
+    );
+    only(
+        pool(&[("east", None, 0)]),
+        Error,
+        "$.models[0].deployments[0].weight",
+    );
+    only(
+        pool(&[("east", None, 1_000_001)]),
+        Error,
+        "$.models[0].deployments[0].weight",
+    );
+    let both = |c: &mut Config| {
+        pool(&[("east", None, 1)])(c);
+        c.models[0].upstream = Some("east".to_owned());
+    };
+    only(both, Error, "$.models[0].upstream");
+    let target = |c: &mut Config| {
+        pool(&[("east", None, 1)])(c);
+        c.models[0].target_model = Some("x".to_owned());
+    };
+    only(target, Error, "$.models[0].targetModel");
+    only(|c| c.models[0].upstream = None, Error, "$.models[0]");
+    only(
+        |c| c.models[0].strategy = Strategy::LeastBusy,
+        Warning,
+        "$.models[0].strategy",
+    );
+    let many: Vec<(&str, Option<&str>, u32)> = (0..65)
+        .map(|i| ("east", Some(["a", "b"][i % 2]), 1))
+        .collect();
+    let problems = check(pool(&many));
+    assert!(
+        has(&problems, Error, "$.models[0].deployments"),
+        "{problems:#?}"
+    );
+    // A route key defined by one pool member's upstream is a route key for the model.
+    clean(|c| {
+        pool(&[("east", None, 1), ("west", None, 1)])(c);
+        c.upstreams[1]
+            .routes
+            .insert("audio/speech".to_owned(), "/a".to_owned());
+        c.models[0]
+            .routes
+            .insert("embeddings".to_owned(), "audio/speech".to_owned());
+    });
+}
+
+#[test]
 fn admin_password() {
     let path = "$.server.adminAuth.password";
     let password =
@@ -345,7 +470,7 @@ fn model_ids_and_references() {
     twin.id = "GPT-4o".to_owned();
     only(|c| c.models.push(twin), Error, "$.models[1].id");
     only(
-        |c| c.models[0].upstream = "west".to_owned(),
+        |c| c.models[0].upstream = Some("west".to_owned()),
         Error,
         "$.models[0].upstream",
     );
