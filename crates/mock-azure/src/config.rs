@@ -38,6 +38,11 @@ pub struct Behavior {
     pub retry_after_secs: Option<u64>,
     /// `retry-after-ms` on 429 and 5xx answers.
     pub retry_after_ms: Option<u64>,
+    /// `x-ms-retry-after-ms` on 429 and 5xx answers (sent by some Azure AI services instead
+    /// of, or besides, `retry-after-ms`).
+    pub x_ms_retry_after_ms: Option<u64>,
+    /// Send `retry-after` as an HTTP date (now + `retry_after_secs`) instead of seconds.
+    pub retry_after_as_date: bool,
     /// Answer with Azure's content-filter 400 (prompt rejected).
     pub content_filter: bool,
     /// Sleep this long before sending the response headers.

@@ -9,6 +9,8 @@ use crate::config::{Behavior, MockUsage};
 pub const STATUS: &str = "x-mock-status";
 pub const RETRY_AFTER: &str = "x-mock-retry-after";
 pub const RETRY_AFTER_MS: &str = "x-mock-retry-after-ms";
+pub const MS_RETRY_AFTER_MS: &str = "x-mock-ms-retry-after-ms";
+pub const RETRY_AFTER_DATE: &str = "x-mock-retry-after-date";
 pub const CONTENT_FILTER: &str = "x-mock-content-filter";
 pub const HEADER_DELAY_MS: &str = "x-mock-header-delay-ms";
 pub const EVENT_DELAY_MS: &str = "x-mock-event-delay-ms";
@@ -31,6 +33,12 @@ pub(crate) fn apply(mut base: Behavior, headers: &HeaderMap) -> Result<Behavior,
     }
     if let Some(ms) = parsed(headers, RETRY_AFTER_MS)? {
         base.retry_after_ms = Some(ms);
+    }
+    if let Some(ms) = parsed(headers, MS_RETRY_AFTER_MS)? {
+        base.x_ms_retry_after_ms = Some(ms);
+    }
+    if let Some(on) = parsed(headers, RETRY_AFTER_DATE)? {
+        base.retry_after_as_date = on;
     }
     if let Some(on) = parsed(headers, CONTENT_FILTER)? {
         base.content_filter = on;
@@ -135,6 +143,8 @@ mod tests {
             (STATUS, "99"),
             (CONTENT_FILTER, "yes"),
             (CUT_AFTER, "-1"),
+            (MS_RETRY_AFTER_MS, "soon"),
+            (RETRY_AFTER_DATE, "1"),
             (USAGE, "1,2,3"),
             (USAGE, "1,2,3,x"),
         ] {

@@ -1,5 +1,7 @@
 //! Azure's error answers, byte for byte where the wire facts pin them down.
 
+use std::time::{Duration, SystemTime};
+
 use axum::body::Body;
 use axum::response::Response;
 use http::header::CONTENT_TYPE;
@@ -88,10 +90,21 @@ pub(crate) fn forced(behavior: &Behavior, op: Op, api_version: &str) -> Option<R
     };
     let headers = response.headers_mut();
     if let Some(secs) = behavior.retry_after_secs {
-        headers.insert("retry-after", HeaderValue::from(secs));
+        let value = if behavior.retry_after_as_date {
+            let at = SystemTime::now() + Duration::from_secs(secs);
+            HeaderValue::try_from(httpdate::fmt_http_date(at)).ok()
+        } else {
+            Some(HeaderValue::from(secs))
+        };
+        if let Some(value) = value {
+            headers.insert("retry-after", value);
+        }
     }
     if let Some(ms) = behavior.retry_after_ms {
         headers.insert("retry-after-ms", HeaderValue::from(ms));
+    }
+    if let Some(ms) = behavior.x_ms_retry_after_ms {
+        headers.insert("x-ms-retry-after-ms", HeaderValue::from(ms));
     }
     Some(response)
 }
@@ -100,7 +113,10 @@ pub(crate) fn forced(behavior: &Behavior, op: Op, api_version: &str) -> Option<R
 fn rate_limited(behavior: &Behavior, op: Op, api_version: &str) -> String {
     let secs = behavior
         .retry_after_secs
-        .or(behavior.retry_after_ms.map(|ms| ms.div_ceil(1000)))
+        .or(behavior
+            .retry_after_ms
+            .or(behavior.x_ms_retry_after_ms)
+            .map(|ms| ms.div_ceil(1000)))
         .unwrap_or(1);
     let message = format!(
         "Requests to the {} Operation under Azure OpenAI API version {api_version} have exceeded \

@@ -83,6 +83,7 @@ async fn exchange(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> Response 
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0),
+            at: std::time::Instant::now(),
             outcome: Outcome::InProgress,
         })
     } else {

@@ -47,6 +47,8 @@ pub struct RecordedRequest {
     pub deployment: Option<String>,
     /// The TCP peer: requests from one pooled connection share it, so tests can see reuse.
     pub peer: Option<std::net::SocketAddr>,
+    /// When the request (headers and body) had arrived, so tests can check spacing in time.
+    pub at: std::time::Instant,
     /// Snapshot taken when the log was read.
     pub outcome: Outcome,
 }

@@ -39,6 +39,12 @@ async fn log_over_http() {
     assert_eq!(r["deployment"], "d");
     assert_eq!(r["outcome"], "completed");
 
+    // In-process records carry their arrival time, in order.
+    let before = std::time::Instant::now();
+    send_json(post(&mock, &path, &json!({}))).await;
+    let log = mock.requests();
+    assert!(log[0].at < before && before <= log[1].at);
+
     let response = client().delete(&url).send().await.unwrap();
     assert!(response.status().is_success());
     let (_, v) = send_json(client().get(&url)).await;

@@ -125,6 +125,53 @@ async fn rate_limit_body_and_retry_headers() {
 }
 
 #[tokio::test]
+async fn azure_ms_header_and_http_date_retry_after() {
+    let mock = server().await;
+    mock.set_behavior(
+        "busy",
+        Behavior {
+            status: Some(429),
+            x_ms_retry_after_ms: Some(2500),
+            ..Behavior::default()
+        },
+    );
+    let path = format!("/openai/deployments/busy/chat/completions?{API}");
+    let response = post(&mock, &path, &json!({})).send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["x-ms-retry-after-ms"], "2500");
+    assert!(!response.headers().contains_key("retry-after"));
+    assert!(!response.headers().contains_key("retry-after-ms"));
+    let v: serde_json::Value = response.json().await.unwrap();
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("retry after 3 seconds"), "{message}");
+
+    // Per request: retry-after as an HTTP date, 30 s ahead.
+    let response = post(
+        &mock,
+        &format!("/openai/deployments/d/chat/completions?{API}"),
+        &json!({}),
+    )
+    .header("x-mock-status", "503")
+    .header("x-mock-retry-after", "30")
+    .header("x-mock-retry-after-date", "true")
+    .header("x-mock-ms-retry-after-ms", "700")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["x-ms-retry-after-ms"], "700");
+    let date = response.headers()["retry-after"].to_str().unwrap();
+    let at = httpdate::parse_http_date(date).unwrap();
+    let ahead = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    assert!(
+        ahead > Duration::from_secs(27) && ahead <= Duration::from_secs(30),
+        "{date}: {ahead:?}"
+    );
+}
+
+#[tokio::test]
 async fn server_errors() {
     let mock = server().await;
     let body = r#"{"error":{"code":"InternalServerError","message":"The server had an error while processing your request. Sorry about that!"}}"#;

@@ -2,6 +2,7 @@
 //! admin surface is never open by default.
 
 pub mod auth;
+pub mod deployments;
 
 use std::sync::Arc;
 
@@ -15,7 +16,9 @@ use http::HeaderMap;
 use crate::state::AppState;
 
 pub fn router() -> Router<Arc<AppState>> {
-    Router::new().route("/admin/api/stats", get(stats))
+    Router::new()
+        .route("/admin/api/stats", get(stats))
+        .route("/admin/api/deployments", get(deployments))
 }
 
 async fn stats(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -24,4 +27,12 @@ async fn stats(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response
         return e.into_response();
     }
     Json(app.stats.snapshot()).into_response()
+}
+
+async fn deployments(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let rt = app.runtime.load();
+    if let Err(e) = auth::check(rt.admin.as_ref(), &headers) {
+        return e.into_response();
+    }
+    Json(deployments::view(&rt.models)).into_response()
 }

@@ -77,7 +77,8 @@ pub struct Health {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HealthView {
     pub availability: Availability,
-    pub breaker_open: bool,
+    /// `Some` while the breaker is open or half-open: when it (last) opened until.
+    pub breaker_open_until: Option<Instant>,
     pub cooldown_until: Option<Instant>,
     pub consecutive_failures: u32,
     pub in_flight: u32,
@@ -227,7 +228,10 @@ impl Health {
         let cooling = self.cooldown_until.load(Relaxed);
         HealthView {
             availability: self.availability(now),
-            breaker_open: self.open.load(Relaxed),
+            breaker_open_until: self
+                .open
+                .load(Acquire)
+                .then(|| self.instant(self.open_until.load(Relaxed))),
             cooldown_until: (cooling > self.ticks(now)).then(|| self.instant(cooling)),
             consecutive_failures: self.consecutive.load(Relaxed),
             in_flight: self.in_flight.load(Relaxed),
@@ -346,7 +350,7 @@ mod tests {
         assert_eq!(h.availability(t2 + 500 * MS), blocked(t2 + 1000 * MS, true));
         let v = h.view(t2);
         assert_eq!((v.throttled, v.failures, v.consecutive_failures), (4, 0, 0));
-        assert!(!v.breaker_open);
+        assert_eq!(v.breaker_open_until, None);
     }
 
     #[test]
@@ -385,7 +389,7 @@ mod tests {
         h.lease(true).answered(t2, 20 * MS);
         assert_eq!(h.availability(t2), Availability::Ready);
         let v = h.view(t2);
-        assert!(!v.breaker_open);
+        assert_eq!(v.breaker_open_until, None);
         assert_eq!((v.failures, v.successes, v.in_flight), (4, 2, 0));
     }
 
@@ -418,7 +422,7 @@ mod tests {
         h.lease(false).finish(false);
         assert_eq!(h.view(t0).broken_streams, 1);
         h.lease(false).finish(true);
-        assert!(h.view(t0).breaker_open);
+        assert!(h.view(t0).breaker_open_until.is_some());
     }
 
     #[test]
