@@ -64,7 +64,13 @@ fn failed(stats: &ModelStats, call: &Call, upstream: &str, err: GatewayError) ->
         error: true,
         ..Default::default()
     });
-    tracing::warn!(model = %call.model, upstream, error = %err, "upstream call failed");
+    match err {
+        // Expected under load and visible in /admin/api/deployments: not one warning each.
+        GatewayError::PoolThrottled { .. } | GatewayError::PoolUnavailable { .. } => {
+            tracing::debug!(model = %call.model, error = %err, "pool exhausted");
+        }
+        _ => tracing::warn!(model = %call.model, upstream, error = %err, "upstream call failed"),
+    }
     err
 }
 
@@ -124,7 +130,7 @@ async fn forward_inner(
             };
             match failover::send(&pooled).await {
                 Ok(d) => (d.response, Arc::clone(&d.target.stats), Some(d.lease)),
-                Err(err) => return Err(failed(stats, &call, "(pool)", err)),
+                Err(err) => return Err(failed(stats, &call, "pool", err)),
             }
         }
     };

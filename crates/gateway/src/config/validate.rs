@@ -113,11 +113,8 @@ impl Validator {
             let message = "must be at least 1 (the first attempt counts)";
             self.error("$.server.upstream.maxAttempts", message);
         }
+        // cooldownDefaultMs above cooldownMaxMs is simply capped, like any cooldown.
         self.positive("$.server.upstream.cooldownMaxMs", u.cooldown_max_ms);
-        if u.cooldown_default_ms > u.cooldown_max_ms {
-            let message = format!("must not exceed cooldownMaxMs ({})", u.cooldown_max_ms);
-            self.error("$.server.upstream.cooldownDefaultMs", message);
-        }
         if u.breaker_failures > 0 {
             self.positive("$.server.upstream.breakerOpenMs", u.breaker_open_ms);
         }

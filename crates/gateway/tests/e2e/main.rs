@@ -15,5 +15,6 @@ mod cli;
 mod dialects;
 mod env_mode;
 mod errors;
+mod failover;
 mod streaming;
 mod usage;
