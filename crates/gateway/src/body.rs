@@ -172,22 +172,21 @@ impl Body for ObservedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
-        match std::mem::replace(this.state, State::Done) {
+        match this.state {
             State::Streaming => {}
             State::Done => return Poll::Ready(None),
-            State::Failing { error, yielded } => {
-                if yielded {
-                    return Poll::Ready(Some(Err(error)));
-                }
-                *this.state = State::Failing {
-                    error,
-                    yielded: true,
-                };
+            State::Failing { yielded, .. } if !*yielded => {
+                *yielded = true;
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
+            State::Failing { .. } => {
+                if let State::Failing { error, .. } = std::mem::replace(this.state, State::Done) {
+                    return Poll::Ready(Some(Err(error)));
+                }
+                return Poll::Ready(None);
+            }
         }
-        *this.state = State::Streaming;
         let error: BoxError = match this.inner.as_mut().poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {

@@ -126,12 +126,12 @@ pub struct UpstreamPolicyConfig {
     pub retry_max_ms: u64,
     #[serde(default = "default_retry_statuses")]
     pub retry_statuses: Vec<u16>,
-    /// Upstream requests one client request may make across a pool's deployments (the first
-    /// included); failover to an untried deployment is immediate.
+    /// Pools: upstream requests in one round over the deployments (the first included);
+    /// failover to an untried deployment is immediate. `maxRetries` adds rounds after a pause.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
-    /// Statuses that send a pooled request on to the next deployment; the 5xx among them also
-    /// count toward the circuit breaker.
+    /// Pools: statuses that send a request on to the next deployment; all but 429 also count
+    /// toward the deployment's circuit breaker.
     #[serde(default = "default_failover_statuses")]
     pub failover_statuses: Vec<u16>,
     /// How long a 429 without any retry-after header takes a pooled deployment out of rotation.

@@ -10,9 +10,12 @@
 //! - then, while `maxAttempts` allows, the request goes at once to a deployment it has not
 //!   tried yet (a first-byte timeout is failed over too: the operator chose that timeout, and a
 //!   different deployment cannot double-bill the same generation);
-//! - when no untried deployment is left, `maxRetries` pauses may follow, as for a single
-//!   deployment: wait for the soonest recovery (or the backoff), at most `retryMaxMs`, then try
-//!   again on whatever is available;
+//! - that is one round. When it ends (no untried deployment available, or `maxAttempts`
+//!   spent), up to `maxRetries` more rounds may follow, each after a pause — exactly the
+//!   single-deployment rule, where a round is one attempt: wait for the soonest recovery in
+//!   the pool (else the exponential backoff), only if that is at most `retryMaxMs` and fits
+//!   the deadline, and only after a failure `retryStatuses` (or a connect error) allows. So a
+//!   request makes at most `maxAttempts × (1 + maxRetries)` upstream requests;
 //! - when even that is over: if every deployment is out of rotation the client gets the
 //!   gateway's own 429 (or 503 when only breakers are open) with `retry-after` and
 //!   `retry-after-ms` set to the soonest recovery; otherwise the last upstream answer passes
@@ -147,8 +150,6 @@ pub async fn send<'a>(req: &PoolRequest<'a>) -> Result<Delivered<'a>, GatewayErr
     let mut tried = 0u64;
     let mut attempts = 0u32;
     let mut waits = 0u32;
-    // After a pause, one attempt beyond `maxAttempts` is allowed.
-    let mut granted = false;
     let mut wait_ok = true;
     // The body for the last deployment name used; members often share a name.
     let mut body: Option<(&str, Bytes)> = None;
@@ -156,8 +157,7 @@ pub async fn send<'a>(req: &PoolRequest<'a>) -> Result<Delivered<'a>, GatewayErr
     let mut last: Option<Outcome<'a>> = None;
     loop {
         let now = Instant::now();
-        let may_attempt = now < req.deadline && (attempts < policy.max_attempts || granted);
-        granted = false;
+        let may_attempt = now < req.deadline && attempts < policy.max_attempts;
         let pick = if may_attempt {
             req.pool.select(now, tried)
         } else {
@@ -170,9 +170,10 @@ pub async fn send<'a>(req: &PoolRequest<'a>) -> Result<Delivered<'a>, GatewayErr
                 if let Some(delay) = delay {
                     tracing::debug!(model = %req.call.model, ?delay, "pool: waiting to retry");
                     tokio::time::sleep(delay).await;
+                    // A new round: every deployment may be tried again.
                     waits += 1;
                     tried = 0;
-                    granted = true;
+                    attempts = 0;
                     continue;
                 }
             }

@@ -396,6 +396,44 @@ async fn everything_throttled_gets_a_429_with_the_soonest_retry_after() {
 }
 
 #[tokio::test]
+async fn max_retries_waits_for_the_soonest_recovery_then_starts_a_new_round() {
+    let mock = mock().await;
+    mock.set_behavior("dep-a", throttling(600));
+    mock.set_behavior("dep-b", throttling(250));
+    let deps = [dep("dep-a", 1, 1), dep("dep-b", 1, 2)];
+    let policy = json!({"maxRetries": 1, "retryMaxMs": 1000});
+    let gw =
+        std::sync::Arc::new(Gateway::start(&pool_config(&mock, "weighted", &deps, policy)).await);
+    let started = Instant::now();
+    let request = tokio::spawn({
+        let gw = std::sync::Arc::clone(&gw);
+        async move { chat_status(&gw).await }
+    });
+    mock.wait_for_requests(2, Duration::from_secs(5)).await;
+    // dep-b recovers while the request waits out the 250 ms it asked for.
+    mock.set_behavior("dep-b", Behavior::default());
+    assert_eq!(request.await.unwrap(), 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(240),
+        "{:?}",
+        started.elapsed()
+    );
+    // Round two skipped dep-a, still cooling.
+    assert_eq!(seen(&mock), ["dep-a", "dep-b", "dep-b"]);
+
+    // A pause longer than retryMaxMs is not waited for: the pool's 429 comes at once.
+    mock.set_behavior("dep-a", throttling(5000));
+    mock.set_behavior("dep-b", throttling(5000));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    mock.clear();
+    let started = Instant::now();
+    let resp = chat(&gw).await;
+    assert_eq!(resp.status(), 429);
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(mock.requests().len(), 2);
+}
+
+#[tokio::test]
 async fn the_breaker_opens_then_half_opens_for_exactly_one_probe() {
     let mock = mock().await;
     mock.set_behavior("dep-a", failing(500));
