@@ -208,10 +208,7 @@ impl Body for ObservedBody {
                 this.tap.record(false, false);
                 return Poll::Ready(None);
             }
-            Poll::Ready(Some(Err(e))) => {
-                tracing::warn!(error = %e, "upstream body failed");
-                Box::new(e)
-            }
+            Poll::Ready(Some(Err(e))) => Box::new(e),
             Poll::Pending => {
                 ready!(this.timer.as_mut().poll(cx));
                 let timeout = if Instant::now() >= *this.deadline {
@@ -219,17 +216,14 @@ impl Body for ObservedBody {
                 } else {
                     BodyTimeout::Idle(*this.idle)
                 };
-                tracing::warn!(%timeout, "cutting upstream response");
                 Box::new(timeout)
             }
         };
         let event = error_event(this.tap, error.as_ref());
         this.tap.record(true, false);
+        tracing::warn!(%error, sse_error_event = event.is_some(), "response body cut short");
         match event {
             Some(event) => {
-                tracing::warn!(
-                    "stream broke after its headers were sent; ended with an SSE error event"
-                );
                 *this.state = State::Failing {
                     error,
                     yielded: false,

@@ -102,21 +102,18 @@ fn judge(
 ) -> Verdict {
     match result {
         Ok(resp) => {
-            let status = resp.status();
-            let code = status.as_u16();
+            let code = resp.status().as_u16();
             let fails_over = policy.failover_statuses.contains(&code);
-            if status == StatusCode::TOO_MANY_REQUESTS {
+            if code == StatusCode::TOO_MANY_REQUESTS.as_u16() {
                 lease.throttled(now, retry_after::parse(resp.headers(), SystemTime::now()));
             } else if fails_over {
                 lease.failed(now, retry_after::parse(resp.headers(), SystemTime::now()));
             } else {
                 lease.answered(now, ttfb);
-                return Verdict::Deliver;
             }
             if fails_over {
-                Verdict::FailOver {
-                    wait_ok: policy.retry_statuses.contains(&code),
-                }
+                let wait_ok = policy.retry_statuses.contains(&code);
+                Verdict::FailOver { wait_ok }
             } else {
                 Verdict::Deliver
             }
