@@ -7,14 +7,15 @@
 //! - [`call`]: one client request, dialect-neutral: operation, model alias, body, stream flag.
 //! - [`policy`]: client-key authentication.
 //! - [`proxy`]: the forwarding pipeline every dialect shares: key, body, route, send, respond.
-//! - [`route`]: model alias → deployment target and upstream URL.
+//! - [`route`]: model alias → deployment target and upstream URL; pools of deployments
+//!   (priority tiers, balancing strategies) and each deployment's health (cooldowns, breaker).
 //! - [`upstream`]: upstream dialects (URL and body rewrite), credentials, the pooled client,
-//!   the send/retry loop and header hygiene.
+//!   the send/retry loop, the failover loop for pools, retry-after parsing and header hygiene.
 //! - [`stream`]: the side scanner that finds usage and error events in JSON and SSE bodies.
 //! - [`body`]: the response body wrapper: forwards frames, enforces idle/total timeouts, feeds
 //!   the scanner and records the outcome when the body ends or the client goes away.
 //! - [`telemetry`]: per-model usage counters.
-//! - [`admin`]: the admin API behind HTTP Basic auth.
+//! - [`admin`]: the admin API behind HTTP Basic auth (stats, pooled deployments' health).
 //! - [`config`]: schema, loading (file, env, env-only), validation.
 //! - [`error`]: the one error enum at the HTTP boundary, OpenAI-shaped.
 //! - [`demo`]: `aoai-gateway demo`, the gateway plus an in-process mock on loopback.

@@ -182,7 +182,10 @@ impl Health {
     /// Headers arrived with a status that is not a failure: closes the breaker.
     fn success(&self, now: Instant, ttfb: Duration) {
         self.successes.fetch_add(1, Relaxed);
-        self.consecutive.store(0, Relaxed);
+        // Read first: most answers find it at 0, and a load keeps the cache line shared.
+        if self.consecutive.load(Relaxed) != 0 {
+            self.consecutive.store(0, Relaxed);
+        }
         if self.open.load(Relaxed) {
             self.open.store(false, Release);
         }
