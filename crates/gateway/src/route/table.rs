@@ -83,7 +83,7 @@ pub struct ModelTable {
     stats: Arc<Stats>,
 }
 
-pub(super) fn op_index(op: Operation) -> usize {
+fn op_index(op: Operation) -> usize {
     Operation::ALL.iter().position(|o| *o == op).unwrap_or(0)
 }
 
