@@ -31,10 +31,19 @@ fn request_id(headers: &HeaderMap) -> HeaderValue {
         .get(X_REQUEST_ID)
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.to_str().is_ok())
         .cloned()
-        .unwrap_or_else(|| {
-            let id = format!("gw-{:016x}", rand::random::<u64>());
-            HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("gw-unknown"))
-        })
+        .unwrap_or_else(fresh_request_id)
+}
+
+/// `gw-` and 16 random hex digits, written without the formatting machinery (per request).
+fn fresh_request_id() -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = *b"gw-0000000000000000";
+    let mut n = rand::random::<u64>();
+    for byte in id[3..].iter_mut().rev() {
+        *byte = HEX[(n & 0xf) as usize];
+        n >>= 4;
+    }
+    HeaderValue::from_bytes(&id).unwrap_or(HeaderValue::from_static("gw-unknown"))
 }
 
 /// Reads the request body up to the configured limit.
@@ -153,4 +162,22 @@ async fn forward_inner(
         lease,
     );
     Ok(Response::from_parts(head, Body::new(observed)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_ids_are_hex_and_distinct() {
+        let (a, b) = (fresh_request_id(), fresh_request_id());
+        let text = a.to_str().unwrap();
+        assert_eq!(text.len(), 19);
+        assert!(text.starts_with("gw-"));
+        assert!(text[3..].bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+        let mut h = HeaderMap::new();
+        h.insert(X_REQUEST_ID, HeaderValue::from_static("client-id-1"));
+        assert_eq!(request_id(&h), "client-id-1");
+    }
 }

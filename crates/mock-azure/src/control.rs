@@ -61,6 +61,28 @@ pub(crate) fn apply(mut base: Behavior, headers: &HeaderMap) -> Result<Behavior,
     Ok(base)
 }
 
+/// A deployment's default behaviour from the mock binary's `--behavior` flag:
+/// `DEPLOYMENT:key=value,…`, where each key is an `x-mock-*` header name without the prefix
+/// (`status=429,retry-after-ms=500`), so the flag and the headers can never disagree.
+pub fn behavior_spec(spec: &str) -> Result<(String, Behavior), String> {
+    let (deployment, pairs) = spec
+        .split_once(':')
+        .filter(|(d, _)| !d.is_empty())
+        .ok_or_else(|| format!("--behavior {spec:?}: expected DEPLOYMENT:key=value,..."))?;
+    let mut headers = HeaderMap::new();
+    for pair in pairs.split(',').filter(|p| !p.trim().is_empty()) {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--behavior {spec:?}: {pair:?} is not key=value"))?;
+        let name = http::HeaderName::try_from(format!("x-mock-{}", key.trim()))
+            .map_err(|_| format!("--behavior {spec:?}: bad key {key:?}"))?;
+        let value = http::HeaderValue::try_from(value.trim())
+            .map_err(|_| format!("--behavior {spec:?}: bad value {value:?}"))?;
+        headers.insert(name, value);
+    }
+    Ok((deployment.to_owned(), apply(Behavior::default(), &headers)?))
+}
+
 fn text<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, String> {
     headers
         .get(name)
@@ -134,6 +156,17 @@ mod tests {
                 reasoning: 4
             })
         );
+    }
+
+    #[test]
+    fn behavior_spec_reads_header_names() {
+        let (name, b) = behavior_spec("throttled:status=429, retry-after-ms=250").unwrap();
+        assert_eq!(name, "throttled");
+        assert_eq!(b.status, Some(429));
+        assert_eq!(b.retry_after_ms, Some(250));
+        assert!(behavior_spec("throttled:status").is_err());
+        assert!(behavior_spec(":status=429").is_err());
+        assert!(behavior_spec("d:status=abc").unwrap_err().contains(STATUS));
     }
 
     #[test]

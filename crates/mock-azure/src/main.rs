@@ -1,5 +1,6 @@
 //! `mock-azure`: the mock as a process, for the demo and benchmarks.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -24,6 +25,11 @@ struct Args {
     /// Do not record requests (cheaper for benchmarks; `/__mock/requests` stays empty).
     #[arg(long)]
     no_record: bool,
+    /// A deployment's default behaviour, as `DEPLOYMENT:key=value,…` with the `x-mock-*`
+    /// header names minus the prefix (e.g. `throttled:status=429,retry-after-ms=1000`).
+    /// Repeatable.
+    #[arg(long = "behavior", value_name = "SPEC")]
+    behaviors: Vec<String>,
 }
 
 #[tokio::main]
@@ -38,10 +44,17 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> std::io::Result<()> {
+    let behaviors = args
+        .behaviors
+        .iter()
+        .map(|spec| mock_azure::control::behavior_spec(spec))
+        .collect::<Result<HashMap<_, _>, _>>()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let listener = TcpListener::bind((args.host, args.port)).await?;
     let config = MockConfig {
         key: args.key,
         record: !args.no_record,
+        behaviors,
         ..MockConfig::default()
     };
     let server = MockServer::start_on(listener, config).await?;

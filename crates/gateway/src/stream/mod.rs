@@ -5,6 +5,7 @@
 mod json_tail;
 mod sse;
 mod usage;
+mod usage_scan;
 
 pub use json_tail::JsonTail;
 pub use sse::SseScanner;

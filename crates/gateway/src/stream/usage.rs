@@ -2,9 +2,11 @@
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::ScanOutcome;
+use super::usage_scan::{self, RawUsage};
 
 /// Token counts of one response, normalized across the chat/completions/embeddings and the
 /// Responses API dialects.
@@ -26,46 +28,40 @@ pub struct Usage {
 /// not an object with at least one known numeric count, so an all-null object never
 /// overwrites a real usage seen earlier.
 pub fn usage_from_value(v: &Value) -> Option<Usage> {
-    let o = v.as_object()?;
-    let details = |outer: &str, inner: &str| {
-        o.get(outer)
-            .and_then(Value::as_object)
-            .and_then(|d| count(d, inner))
-    };
-    let prompt = count(o, "prompt_tokens").or_else(|| count(o, "input_tokens"));
-    let completion = count(o, "completion_tokens").or_else(|| count(o, "output_tokens"));
-    let total = count(o, "total_tokens");
-    let cached = details("prompt_tokens_details", "cached_tokens")
-        .or_else(|| details("input_tokens_details", "cached_tokens"))
-        .or_else(|| count(o, "cached_tokens"));
-    let reasoning = details("completion_tokens_details", "reasoning_tokens")
-        .or_else(|| details("output_tokens_details", "reasoning_tokens"));
-    if [prompt, completion, total, cached, reasoning]
-        .iter()
-        .all(Option::is_none)
-    {
-        return None;
-    }
-    let prompt = prompt.unwrap_or(0);
-    let completion = completion.unwrap_or(0);
-    Some(Usage {
-        prompt,
-        completion,
-        total: total.unwrap_or_else(|| prompt.saturating_add(completion)),
-        cached: cached.unwrap_or(0),
-        reasoning: reasoning.unwrap_or(0),
-    })
+    usage_from_slice(&serde_json::to_vec(v).ok()?)
 }
 
-/// A numeric count; floats (some OpenAI-compatible engines send `12.0`) are truncated and
-/// negatives clamp to 0. Null or any other type is "absent".
-fn count(o: &Map<String, Value>, key: &str) -> Option<u64> {
-    let v = o.get(key)?;
-    v.as_u64().or_else(|| {
-        v.as_f64()
-            .filter(|f| f.is_finite())
-            .map(|f| f.max(0.0) as u64)
-    })
+/// [`usage_from_value`] straight from the JSON text of a `usage` value (the hot path).
+pub fn usage_from_slice(bytes: &[u8]) -> Option<Usage> {
+    usage_scan::read(bytes)?.normalize()
+}
+
+impl RawUsage {
+    fn normalize(self) -> Option<Usage> {
+        let prompt = self.prompt_tokens.or(self.input_tokens);
+        let completion = self.completion_tokens.or(self.output_tokens);
+        let total = self.total_tokens;
+        let cached = self
+            .prompt_cached
+            .or(self.input_cached)
+            .or(self.cached_tokens);
+        let reasoning = self.completion_reasoning.or(self.output_reasoning);
+        if [prompt, completion, total, cached, reasoning]
+            .iter()
+            .all(Option::is_none)
+        {
+            return None;
+        }
+        let prompt = prompt.unwrap_or(0);
+        let completion = completion.unwrap_or(0);
+        Some(Usage {
+            prompt,
+            completion,
+            total: total.unwrap_or_else(|| prompt.saturating_add(completion)),
+            cached: cached.unwrap_or(0),
+            reasoning: reasoning.unwrap_or(0),
+        })
+    }
 }
 
 /// The fields of a response body or SSE data object that matter to the scanners; everything
@@ -73,16 +69,18 @@ fn count(o: &Map<String, Value>, key: &str) -> Option<u64> {
 /// the whole output).
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub(super) struct Doc {
+pub(super) struct Doc<'a> {
     #[serde(rename = "type")]
     kind: Option<String>,
     /// Present and non-null means an error object or message.
     error: Option<IgnoredAny>,
-    usage: Option<Value>,
+    #[serde(borrow)]
+    usage: Option<&'a RawValue>,
     choices: Option<Vec<Choice>>,
     incomplete_details: Option<Incomplete>,
     /// The Responses API wraps the response object in its lifecycle events.
-    response: Option<Box<Doc>>,
+    #[serde(borrow)]
+    response: Option<Box<Doc<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -99,9 +97,9 @@ struct Incomplete {
 
 const CONTENT_FILTER: &str = "content_filter";
 
-impl Doc {
+impl<'a> Doc<'a> {
     /// Parses `bytes` as one JSON value of the shape above; `None` if it is not.
-    pub(super) fn parse(bytes: &[u8]) -> Option<Self> {
+    pub(super) fn parse(bytes: &'a [u8]) -> Option<Self> {
         serde_json::from_slice(bytes).ok()
     }
 
@@ -120,14 +118,20 @@ impl Doc {
             }
             _ => {}
         }
-        if let Some(u) = self.usage.as_ref().and_then(usage_from_value) {
+        if let Some(u) = self
+            .usage
+            .and_then(|raw| usage_from_slice(raw.get().as_bytes()))
+        {
             out.usage = Some(u);
         }
         if self.filtered() {
             out.content_filtered = true;
         }
         if let Some(r) = &self.response {
-            if let Some(u) = r.usage.as_ref().and_then(usage_from_value) {
+            if let Some(u) = r
+                .usage
+                .and_then(|raw| usage_from_slice(raw.get().as_bytes()))
+            {
                 out.usage = Some(u);
             }
             if r.filtered() {

@@ -10,28 +10,29 @@
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue};
 
-/// RFC 9110 §7.6.1 connection-specific headers plus the de-facto ones.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-    "te",
-    "trailer",
-    "proxy-authorization",
+/// RFC 9110 §7.6.1 connection-specific headers plus the de-facto ones. Names, not strings:
+/// comparing standard names is an enum compare, and removing by name skips re-parsing it.
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::TE,
+    header::TRAILER,
+    header::PROXY_AUTHORIZATION,
 ];
 
 /// Client headers that carry a credential or are recomputed for the upstream request.
-const NEVER_FORWARDED: [&str; 8] = [
-    "host",
-    "content-length",
-    "authorization",
-    "api-key",
-    "x-api-key",
-    "ocp-apim-subscription-key",
-    "cookie",
-    "accept-encoding",
+const NEVER_FORWARDED: [HeaderName; 8] = [
+    header::HOST,
+    header::CONTENT_LENGTH,
+    header::AUTHORIZATION,
+    HeaderName::from_static("api-key"),
+    HeaderName::from_static("x-api-key"),
+    HeaderName::from_static("ocp-apim-subscription-key"),
+    header::COOKIE,
+    header::ACCEPT_ENCODING,
 ];
 
 fn connection_listed(headers: &HeaderMap, name: &HeaderName) -> bool {
@@ -46,7 +47,7 @@ fn connection_listed(headers: &HeaderMap, name: &HeaderName) -> bool {
 }
 
 fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(&name.as_str())
+    HOP_BY_HOP.contains(name)
 }
 
 /// The headers to send upstream, before the credential is added.
@@ -55,7 +56,7 @@ pub fn upstream_request(client: &HeaderMap, request_id: &HeaderValue) -> HeaderM
     let has_connection = client.contains_key(header::CONNECTION);
     for (name, value) in client {
         if is_hop_by_hop(name)
-            || NEVER_FORWARDED.contains(&name.as_str())
+            || NEVER_FORWARDED.contains(name)
             || (has_connection && connection_listed(client, name))
         {
             continue;
@@ -76,6 +77,10 @@ pub fn upstream_request(client: &HeaderMap, request_id: &HeaderValue) -> HeaderM
 
 /// Removes hop-by-hop headers from an upstream response in place.
 pub fn clean_response(headers: &mut HeaderMap) {
+    if !headers.keys().any(is_hop_by_hop) {
+        // The usual case (HTTP/1.1 keep-alive upstreams send none): nothing to remove.
+        return;
+    }
     let listed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -83,7 +88,7 @@ pub fn clean_response(headers: &mut HeaderMap) {
         .flat_map(|s| s.split(','))
         .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
         .collect();
-    for name in HOP_BY_HOP.iter().copied() {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
     for name in listed {

@@ -10,8 +10,8 @@ pub mod send;
 
 use std::collections::BTreeMap;
 
-use http::Uri;
 use http::uri::{Authority, Scheme};
+use http::{HeaderValue, Uri};
 
 pub use client::HttpClient;
 pub use credential::Credential;
@@ -28,6 +28,8 @@ pub struct Upstream {
     pub api_version: String,
     scheme: Scheme,
     authority: Authority,
+    /// `Host` for every request, from the base URL's authority.
+    pub host: HeaderValue,
     /// The base URL's path without a trailing slash (APIM and other prefixes are kept).
     prefix: String,
     routes: BTreeMap<String, String>,
@@ -48,12 +50,15 @@ impl Upstream {
         let scheme = uri.scheme().cloned().ok_or("baseUrl: missing scheme")?;
         let authority = uri.authority().cloned().ok_or("baseUrl: missing host")?;
         let prefix = uri.path().trim_end_matches('/').to_owned();
+        let host =
+            HeaderValue::from_str(authority.as_str()).map_err(|e| format!("baseUrl: {e}"))?;
         Ok(Self {
             name: cfg.name.clone(),
             kind: cfg.kind,
             api_version: cfg.api_version.clone(),
             scheme,
             authority,
+            host,
             prefix,
             routes: cfg.routes.clone(),
             credential,
@@ -77,7 +82,9 @@ impl Upstream {
 
     /// The absolute URI for a path computed by [`Self::path_for`] or a literal route.
     pub fn uri(&self, path_and_query: &str) -> Result<Uri, GatewayError> {
-        let full = format!("{}{}", self.prefix, path_and_query);
+        let mut full = String::with_capacity(self.prefix.len() + path_and_query.len());
+        full.push_str(&self.prefix);
+        full.push_str(path_and_query);
         Uri::builder()
             .scheme(self.scheme.clone())
             .authority(self.authority.clone())

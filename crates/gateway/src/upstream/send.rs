@@ -58,11 +58,11 @@ fn build_request(out: &Outbound<'_>, body: Bytes) -> Result<Request<Full<Bytes>>
     upstream
         .credential
         .apply(&mut hdrs, &out.call.client, upstream.kind, &upstream.name)?;
-    let mut req = Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .body(Full::new(body))
-        .map_err(|e| GatewayError::Internal(e.to_string()))?;
+    // Set here so the client does not format one per request.
+    hdrs.insert(http::header::HOST, upstream.host.clone());
+    let mut req = Request::new(Full::new(body));
+    *req.method_mut() = Method::POST;
+    *req.uri_mut() = uri;
     *req.headers_mut() = hdrs;
     Ok(req)
 }

@@ -1,0 +1,219 @@
+//! `aoai-bench`: the gateway against a direct call to the same mock, in one run.
+//!
+//! `bench/run` builds the release binaries and calls this with their paths. Every process
+//! listens on 127.0.0.1; every scenario is bounded in time. The table goes to stdout, the
+//! same rows (with machine, commit and command) to the JSON file.
+
+mod client;
+mod procs;
+mod report;
+mod scenario;
+mod setup;
+mod stats;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use serde_json::json;
+
+use report::{Goal, Row};
+use setup::{Binaries, Rig};
+
+#[derive(Parser)]
+#[command(name = "aoai-bench", about = "Gateway vs direct, same mock, same run")]
+struct Args {
+    /// The gateway binary (release build).
+    #[arg(long)]
+    gateway: PathBuf,
+    /// The mock-azure binary (release build).
+    #[arg(long)]
+    mock: PathBuf,
+    /// The wrk binary.
+    #[arg(long, default_value = "wrk")]
+    wrk: PathBuf,
+    /// Where to write the JSON results.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Measured rounds per side in the sequential and failover scenarios.
+    #[arg(long, default_value_t = 3000)]
+    rounds: usize,
+    /// Seconds per wrk run (the throughput scenario runs four).
+    #[arg(long, default_value_t = 8)]
+    secs: u64,
+    /// Concurrent open streams for the memory scenario.
+    #[arg(long, default_value_t = 2000)]
+    streams: usize,
+    /// Paced streams per side in the streaming scenario.
+    #[arg(long, default_value_t = 30)]
+    stream_rounds: usize,
+    /// Run only these scenarios (sequential, throughput, streaming, open-streams, failover).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Recorded in the JSON: the commit measured.
+    #[arg(long, default_value = "")]
+    commit: String,
+    /// Recorded in the JSON: the command that produced it.
+    #[arg(long, default_value = "")]
+    command: String,
+}
+
+impl Args {
+    fn wants(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == name)
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("aoai-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs every wanted scenario; `Ok(false)` when one of them could not complete.
+async fn run(args: &Args) -> Result<bool, String> {
+    for (what, path) in [("gateway", &args.gateway), ("mock", &args.mock)] {
+        if !setup::exists(path) {
+            return Err(format!("{what} binary not found at {}", path.display()));
+        }
+    }
+    let bins = Binaries {
+        gateway: args.gateway.clone(),
+        mock: args.mock.clone(),
+    };
+    let rig = Rig::start(&bins, args.wants("failover")).await?;
+    let work = std::env::temp_dir().join(format!("aoai-bench-wrk-{}", std::process::id()));
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss = rig.gateway.rss()?;
+
+    let direct = rig.direct(setup::DEPLOYMENT);
+    let gateway = rig.gateway();
+    let body = setup::chat_body("gpt-4o-mini", false);
+    let stream_body = setup::chat_body("gpt-4o-mini", true);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    let mut record = |name: &str, result: Result<Vec<Row>, String>| {
+        eprintln!("aoai-bench: {name} done");
+        match result {
+            Ok(r) => rows.extend(r),
+            Err(e) => errors.push(format!("{name}: {e}")),
+        }
+    };
+
+    if args.wants("sequential") {
+        let sides = scenario::sequential::Sides {
+            direct: &direct,
+            gateway: &gateway,
+            direct_body: &body,
+            gateway_body: &body,
+        };
+        record(
+            "sequential",
+            scenario::sequential::run(&sides, &rig.gateway, args.rounds).await,
+        );
+    }
+    if args.wants("throughput") {
+        let plan = scenario::throughput::Plan {
+            wrk: &args.wrk,
+            dir: &work,
+            direct: &direct,
+            gateway: &gateway,
+            direct_body: &body,
+            gateway_body: &body,
+            secs: args.secs,
+        };
+        record(
+            "throughput",
+            scenario::throughput::run(&plan, &rig.gateway).await,
+        );
+    }
+    if args.wants("streaming") {
+        let plan = scenario::streaming::Plan {
+            direct: &direct,
+            gateway: &gateway,
+            direct_body: &stream_body,
+            gateway_body: &stream_body,
+            rounds: args.stream_rounds,
+        };
+        record(
+            "streaming",
+            scenario::streaming::run(&plan, &rig.gateway).await,
+        );
+    }
+    if args.wants("open-streams") {
+        record(
+            "open-streams",
+            scenario::open_streams::run(
+                &gateway,
+                &stream_body,
+                &rig.gateway,
+                args.streams,
+                idle_rss,
+            )
+            .await,
+        );
+    }
+    if args.wants("failover") {
+        let healthy = rig.direct(setup::HEALTHY);
+        let pool_body = setup::chat_body("pool", false);
+        let plan = scenario::failover::Plan {
+            wrk: &args.wrk,
+            dir: &work,
+            direct: &healthy,
+            gateway: &gateway,
+            direct_body: &body,
+            gateway_body: &pool_body,
+            rounds: args.rounds,
+            secs: args.secs.min(5),
+        };
+        record(
+            "failover",
+            scenario::failover::run(&plan, &rig.gateway).await,
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_after = rig.gateway.rss()? as f64 / (1024.0 * 1024.0);
+    rows.push(
+        Row::new("idle", "gateway RSS after the run", "MiB", idle_after).goal(Goal::AtMost(30.0)),
+    );
+    rig.stop().await;
+    let _ = std::fs::remove_dir_all(&work);
+
+    let table = report::table(&rows);
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(table.as_bytes());
+    for e in &errors {
+        let _ = writeln!(out, "FAILED {e}");
+    }
+    let _ = out.flush();
+    if let Some(path) = &args.out {
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let doc = json!({
+            "commit": args.commit,
+            "command": args.command,
+            "unix_time": unix,
+            "machine": procs::machine(),
+            "settings": {
+                "rounds": args.rounds, "secs": args.secs, "streams": args.streams,
+                "stream_rounds": args.stream_rounds,
+            },
+            "rows": rows,
+            "errors": errors,
+        });
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(errors.is_empty())
+}
