@@ -5,6 +5,7 @@
 //! same rows (with machine, commit and command) to the JSON file.
 
 mod client;
+mod floor;
 mod procs;
 mod report;
 mod scenario;
@@ -52,6 +53,14 @@ struct Args {
     /// Run only these scenarios (sequential, throughput, streaming, open-streams, failover).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Extra environment for the gateway process only, as KEY=VALUE (repeatable), e.g.
+    /// `TOKIO_WORKER_THREADS=1`; recorded in the JSON.
+    #[arg(long = "gateway-env", value_name = "KEY=VALUE")]
+    gateway_env: Vec<String>,
+    /// Internal: run as the bare forwarding proxy in front of this address (the throughput
+    /// scenario starts one to measure the floor).
+    #[arg(long, hide = true)]
+    bare_proxy_upstream: Option<std::net::SocketAddr>,
     /// Recorded in the JSON: the commit measured.
     #[arg(long, default_value = "")]
     commit: String,
@@ -66,9 +75,37 @@ impl Args {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args = Args::parse();
+    let flavor = std::env::var("BARE_FLAVOR").unwrap_or_default();
+    let rt = if args.bare_proxy_upstream.is_some() && flavor == "current" {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
+    match rt {
+        Ok(rt) => rt.block_on(async_main(args)),
+        Err(e) => {
+            eprintln!("aoai-bench: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn async_main(args: Args) -> ExitCode {
+    if let Some(upstream) = args.bare_proxy_upstream {
+        return match floor::run(upstream).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bare-proxy: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(&args).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -86,9 +123,19 @@ async fn run(args: &Args) -> Result<bool, String> {
             return Err(format!("{what} binary not found at {}", path.display()));
         }
     }
+    let gateway_env = args
+        .gateway_env
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| format!("--gateway-env {kv:?}: expected KEY=VALUE"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let bins = Binaries {
         gateway: args.gateway.clone(),
         mock: args.mock.clone(),
+        gateway_env,
     };
     let rig = Rig::start(&bins, args.wants("failover")).await?;
     let work = std::env::temp_dir().join(format!("aoai-bench-wrk-{}", std::process::id()));
@@ -119,11 +166,25 @@ async fn run(args: &Args) -> Result<bool, String> {
         };
         record(
             "sequential",
-            scenario::sequential::run(&sides, &rig.gateway, args.rounds).await,
+            scenario::sequential::run(&sides, &rig.gateway, &rig.mock, args.rounds).await,
         );
     }
     if args.wants("throughput") {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut cmd = procs::command(&exe);
+        cmd.arg("--gateway")
+            .arg(&args.gateway)
+            .arg("--mock")
+            .arg(&args.mock)
+            .arg("--bare-proxy-upstream")
+            .arg(rig.mock.addr.to_string());
+        let bare = procs::Proc::start("bare-proxy", cmd).await?;
+        let floor = client::Endpoint {
+            addr: bare.addr,
+            ..direct.clone()
+        };
         let plan = scenario::throughput::Plan {
+            floor: &floor,
             wrk: &args.wrk,
             dir: &work,
             direct: &direct,
@@ -134,8 +195,9 @@ async fn run(args: &Args) -> Result<bool, String> {
         };
         record(
             "throughput",
-            scenario::throughput::run(&plan, &rig.gateway).await,
+            scenario::throughput::run(&plan, &rig.gateway, &rig.mock, &bare).await,
         );
+        bare.stop().await;
     }
     if args.wants("streaming") {
         let plan = scenario::streaming::Plan {
@@ -178,7 +240,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         };
         record(
             "failover",
-            scenario::failover::run(&plan, &rig.gateway).await,
+            scenario::failover::run(&plan, &rig.gateway, &rig.mock).await,
         );
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -207,7 +269,7 @@ async fn run(args: &Args) -> Result<bool, String> {
             "machine": procs::machine(),
             "settings": {
                 "rounds": args.rounds, "secs": args.secs, "streams": args.streams,
-                "stream_rounds": args.stream_rounds,
+                "stream_rounds": args.stream_rounds, "gateway_env": args.gateway_env,
             },
             "rows": rows,
             "errors": errors,

@@ -25,6 +25,8 @@ const API_VERSION: &str = "2024-10-21";
 pub struct Binaries {
     pub gateway: PathBuf,
     pub mock: PathBuf,
+    /// Extra environment for the gateway only (`--gateway-env`).
+    pub gateway_env: Vec<(String, String)>,
 }
 
 /// The running rig.
@@ -63,6 +65,7 @@ impl Rig {
             .arg("--config")
             .arg(&config_path)
             .env("LOG_LEVEL", "warn")
+            .envs(bins.gateway_env.iter().map(|(k, v)| (k, v)))
             .stderr(log);
         let gateway = Proc::start("aoai-gateway", gw_cmd).await?;
         Ok(Self {

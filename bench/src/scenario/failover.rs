@@ -23,14 +23,14 @@ pub struct Plan<'a> {
     pub secs: u64,
 }
 
-pub async fn run(plan: &Plan<'_>, gw: &Proc) -> Result<Vec<Row>, String> {
+pub async fn run(plan: &Plan<'_>, gw: &Proc, mock: &Proc) -> Result<Vec<Row>, String> {
     let sides = Sides {
         direct: plan.direct,
         gateway: plan.gateway,
         direct_body: plan.direct_body,
         gateway_body: plan.gateway_body,
     };
-    let seq = sequential::interleave(&sides, gw, plan.rounds, 20).await?;
+    let seq = sequential::interleave(&sides, gw, mock, plan.rounds, 20).await?;
     if seq.direct_errors > 0 {
         return Err(format!(
             "failover: the healthy deployment failed {} times when called directly",

@@ -97,6 +97,8 @@ pub async fn wrk(
 }
 
 pub struct Plan<'a> {
+    /// The bare forwarding proxy in front of the same mock, called with the direct path.
+    pub floor: &'a Endpoint,
     pub wrk: &'a Path,
     pub dir: &'a Path,
     pub direct: &'a Endpoint,
@@ -106,7 +108,7 @@ pub struct Plan<'a> {
     pub secs: u64,
 }
 
-pub async fn run(plan: &Plan<'_>, gw: &Proc) -> Result<Vec<Row>, String> {
+pub async fn run(plan: &Plan<'_>, gw: &Proc, mock: &Proc, bare: &Proc) -> Result<Vec<Row>, String> {
     const C: usize = 64;
     // A short unmeasured pass through both, so pools and caches are warm.
     wrk(plan.wrk, plan.dir, plan.direct, plan.direct_body, C, 1).await?;
@@ -114,18 +116,22 @@ pub async fn run(plan: &Plan<'_>, gw: &Proc) -> Result<Vec<Row>, String> {
     let (mut direct, mut gateway) = (Vec::new(), Vec::new());
     let mut gw_cpu = Duration::ZERO;
     let mut gw_requests = 0u64;
+    let (mut mock_cpu, mut mock_requests) = (Duration::ZERO, 0u64);
+    let (mut floor, mut bare_cpu, mut bare_requests) = (Vec::new(), Duration::ZERO, 0u64);
     for _ in 0..2 {
-        direct.push(
-            wrk(
-                plan.wrk,
-                plan.dir,
-                plan.direct,
-                plan.direct_body,
-                C,
-                plan.secs,
-            )
-            .await?,
-        );
+        let m0 = mock.cpu()?;
+        let d = wrk(
+            plan.wrk,
+            plan.dir,
+            plan.direct,
+            plan.direct_body,
+            C,
+            plan.secs,
+        )
+        .await?;
+        mock_cpu += mock.cpu()?.saturating_sub(m0);
+        mock_requests += d.requests;
+        direct.push(d);
         let cpu0 = gw.cpu()?;
         let g = wrk(
             plan.wrk,
@@ -139,10 +145,24 @@ pub async fn run(plan: &Plan<'_>, gw: &Proc) -> Result<Vec<Row>, String> {
         gw_cpu += gw.cpu()?.saturating_sub(cpu0);
         gw_requests += g.requests;
         gateway.push(g);
+        let b0 = bare.cpu()?;
+        let f = wrk(
+            plan.wrk,
+            plan.dir,
+            plan.floor,
+            plan.direct_body,
+            C,
+            plan.secs,
+        )
+        .await?;
+        bare_cpu += bare.cpu()?.saturating_sub(b0);
+        bare_requests += f.requests;
+        floor.push(f);
     }
     let errors: u64 = direct
         .iter()
         .chain(&gateway)
+        .chain(&floor)
         .map(|r| r.status_errors + r.socket_errors)
         .sum();
     if errors > 0 {
@@ -153,9 +173,18 @@ pub async fn run(plan: &Plan<'_>, gw: &Proc) -> Result<Vec<Row>, String> {
     let rps = |v: &[WrkResult]| v.iter().map(WrkResult::rps).sum::<f64>() / v.len() as f64;
     let p =
         |v: &[WrkResult], f: fn(&WrkResult) -> f64| v.iter().map(f).sum::<f64>() / v.len() as f64;
-    let (d, g) = (rps(&direct), rps(&gateway));
+    let (d, g, f) = (rps(&direct), rps(&gateway), rps(&floor));
+    let per_request = |cpu: Duration, n: u64| cpu.as_secs_f64() * 1e6 / n.max(1) as f64;
     const S: &str = "throughput64";
     Ok(vec![
+        Row::new(S, "bare hyper proxy / direct", "%", 100.0 * f / d.max(1.0)).compare(d, f),
+        Row::new(
+            S,
+            "bare hyper proxy CPU per request",
+            "µs",
+            per_request(bare_cpu, bare_requests),
+        ),
+        Row::new(S, "gateway / bare hyper proxy", "%", 100.0 * g / f.max(1.0)),
         Row::new(S, "requests per second", "req/s", g).compare(d, g),
         Row::new(S, "gateway / direct", "%", 100.0 * g / d.max(1.0)).goal(Goal::AtLeast(60.0)),
         Row::new(
@@ -176,6 +205,11 @@ pub async fn run(plan: &Plan<'_>, gw: &Proc) -> Result<Vec<Row>, String> {
             S,
             "gateway CPU per request",
             "µs",
+            gw_cpu.as_secs_f64() * 1e6 / gw_requests.max(1) as f64,
+        )
+        // The direct column is the mock's own CPU per request: a bare server, for scale.
+        .compare(
+            mock_cpu.as_secs_f64() * 1e6 / mock_requests.max(1) as f64,
             gw_cpu.as_secs_f64() * 1e6 / gw_requests.max(1) as f64,
         )
         .goal(Goal::AtMost(30.0)),

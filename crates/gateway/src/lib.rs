@@ -2,6 +2,8 @@
 //!
 //! Module map, in request-flow order:
 //! - [`server`]: listeners (TCP_NODELAY), the router and its layer stack, graceful shutdown.
+//! - [`listen`]: `serve`'s thread-per-core runner: a SO_REUSEPORT socket per worker.
+//! - [`worker`]: one event loop per thread; which worker a thread is, for per-worker clients.
 //! - [`state`]: the per-request snapshot (`Runtime`): config, model table, upstream clients.
 //! - [`inbound`]: client-facing dialects; each turns HTTP into a [`call::Call`].
 //! - [`call`]: one client request, dialect-neutral: operation, model alias, body, stream flag.
@@ -27,6 +29,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod inbound;
+pub mod listen;
 pub mod policy;
 pub mod proxy;
 pub mod route;
@@ -35,3 +38,4 @@ pub mod state;
 pub mod stream;
 pub mod telemetry;
 pub mod upstream;
+pub mod worker;

@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aoai_gateway::{config, demo, server, state::AppState};
+use aoai_gateway::{config, demo, listen, state::AppState, worker};
 use clap::{Parser, Subcommand};
 
 /// mimalloc instead of glibc malloc: the request path allocates many small, short-lived
@@ -97,7 +97,8 @@ fn check_config(file: &PathBuf) -> ExitCode {
     }
 }
 
-async fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
+/// `serve`: one event loop per worker thread (see `listen`); blocks until shutdown.
+fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let env = |k: &str| std::env::var(k).ok();
     let loaded = config::load(config_path.as_deref(), &env).map_err(|e| e.to_string())?;
     for w in &loaded.warnings {
@@ -105,16 +106,14 @@ async fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     }
     let host = loaded.config.server.host.clone();
     let port = loaded.config.server.port;
+    let workers = worker::resolve(loaded.config.server.workers);
+    // Before the state is built: its upstream clients are sized by the worker count.
+    worker::set_count(workers);
     let app = AppState::new(loaded.config)?;
-    let listener = server::bind(&host, port)
-        .await
-        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(source = ?loaded.source, "config loaded");
-    say(&format!("aoai-gateway listening on http://{addr}"));
-    server::serve(listener, app, server::shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    tracing::info!(source = ?loaded.source, workers, "config loaded");
+    listen::run(&host, port, workers, app, |addr| {
+        say(&format!("aoai-gateway listening on http://{addr}"));
+    })
 }
 
 fn main() -> ExitCode {
@@ -123,6 +122,15 @@ fn main() -> ExitCode {
         return check_config(file);
     }
     init_tracing();
+    if let Command::Serve { config } = cli.command {
+        return match serve(config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -135,9 +143,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve { config } => serve(config).await,
             Command::Demo { port, key } => demo::run(demo::DemoOptions { port, key }, say).await,
-            Command::CheckConfig { .. } => Ok(()),
+            Command::CheckConfig { .. } | Command::Serve { .. } => Ok(()),
         }
     });
     match result {

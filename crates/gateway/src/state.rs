@@ -84,7 +84,7 @@ impl Runtime {
             let upstream = Upstream::new(
                 u,
                 credential,
-                client::build(settings, Arc::clone(&tls)),
+                client::WorkerClients::build(settings, &tls),
                 settings.connect_timeout,
             )
             .map_err(|e| format!("upstream `{}`: {e}", u.name))?;

@@ -52,6 +52,9 @@ pub(super) fn apply_overrides(
     if let Some(v) = int("GATEWAY_PORT", 0, u64::from(u16::MAX)).and_then(|v| v.try_into().ok()) {
         server.port = v;
     }
+    if let Some(v) = int("GATEWAY_WORKERS", 0, 1024).and_then(|v| v.try_into().ok()) {
+        server.workers = v;
+    }
     let up = &mut server.upstream;
     let timeouts = [
         ("UPSTREAM_CONNECT_TIMEOUT_MS", &mut up.connect_timeout_ms),

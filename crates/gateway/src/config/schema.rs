@@ -55,6 +55,10 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes (env `BODY_LIMIT` / `SERVER_BODY_LIMIT`).
     #[serde(default = "default_body_limit")]
     pub body_limit: u64,
+    /// Worker threads, each with its own listener (SO_REUSEPORT), event loop and upstream
+    /// connections; 0 means one per CPU (env `GATEWAY_WORKERS`).
+    #[serde(default)]
+    pub workers: u32,
     #[serde(default)]
     pub upstream: UpstreamPolicyConfig,
     /// Seed Caddy settings; kept and validated so seed files load. Used by the TLS issue.
@@ -73,6 +77,7 @@ impl Default for ServerConfig {
             admin_path: default_admin_path(),
             admin_auth: AdminAuthConfig::default(),
             body_limit: default_body_limit(),
+            workers: 0,
             upstream: UpstreamPolicyConfig::default(),
             caddy: None,
             image_compression: None,

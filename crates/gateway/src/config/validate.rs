@@ -79,6 +79,9 @@ impl Validator {
             self.error("$.server.host", "must not be empty");
         }
         self.positive("$.server.bodyLimit", s.body_limit);
+        if s.workers > 1024 {
+            self.error("$.server.workers", "must be at most 1024 (0 = one per CPU)");
+        }
 
         let admin = &s.admin_auth;
         if admin.enabled && admin.password.is_empty() {

@@ -320,7 +320,7 @@ pub(super) fn test_target(deployment: &str) -> Target {
     let upstream = Upstream::new(
         &cfg,
         crate::upstream::Credential::None,
-        client::build(settings, tls),
+        client::WorkerClients::build(settings, &tls),
         settings.connect_timeout,
     )
     .unwrap();

@@ -91,6 +91,25 @@ pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
     Ok(Arc::new(config))
 }
 
+/// One client per worker thread (see [`crate::worker`]): a request uses its own thread's
+/// connections, so no upstream I/O is handed between threads.
+#[derive(Clone, Debug)]
+pub struct WorkerClients(Box<[HttpClient]>);
+
+impl WorkerClients {
+    pub fn build(settings: ClientSettings, tls: &Arc<rustls::ClientConfig>) -> Self {
+        let n = crate::worker::count();
+        Self((0..n).map(|_| build(settings, Arc::clone(tls))).collect())
+    }
+
+    /// The current worker's client.
+    pub fn get(&self) -> &HttpClient {
+        let i = crate::worker::index();
+        // `len` is at least 1: `worker::count` never returns 0.
+        &self.0[i % self.0.len().max(1)]
+    }
+}
+
 pub fn build(settings: ClientSettings, tls: Arc<rustls::ClientConfig>) -> HttpClient {
     let mut http = HttpConnector::new();
     http.enforce_http(false);

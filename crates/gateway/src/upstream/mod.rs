@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Uri};
 
-pub use client::HttpClient;
+pub use client::{HttpClient, WorkerClients};
 pub use credential::Credential;
 
 use crate::call::Operation;
@@ -34,7 +34,7 @@ pub struct Upstream {
     prefix: String,
     routes: BTreeMap<String, String>,
     pub credential: Credential,
-    pub client: HttpClient,
+    pub client: WorkerClients,
     /// For error messages: the connect timeout `client` enforces.
     pub connect_timeout: std::time::Duration,
 }
@@ -43,7 +43,7 @@ impl Upstream {
     pub fn new(
         cfg: &UpstreamConfig,
         credential: Credential,
-        client: HttpClient,
+        client: WorkerClients,
         connect_timeout: std::time::Duration,
     ) -> Result<Self, String> {
         let uri: Uri = cfg.base_url.parse().map_err(|e| format!("baseUrl: {e}"))?;

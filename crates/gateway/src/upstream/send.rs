@@ -104,7 +104,7 @@ pub async fn attempt(out: &Outbound<'_>, body: Bytes) -> Result<Response<Incomin
         .policy
         .first_byte
         .min(out.deadline.saturating_duration_since(Instant::now()));
-    match tokio::time::timeout(first_byte, out.target.upstream.client.request(req)).await {
+    match tokio::time::timeout(first_byte, out.target.upstream.client.get().request(req)).await {
         Ok(Ok(resp)) => Ok(resp),
         Ok(Err(e)) => Err(classify(&e, out)),
         Err(_) => {

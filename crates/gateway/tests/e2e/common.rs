@@ -20,6 +20,7 @@ pub fn bin() -> &'static str {
 /// A running gateway process; killed on drop.
 pub struct Gateway {
     pub base: String,
+    pub pid: u32,
     _child: Child,
     _dir: tempfile::TempDir,
 }
@@ -60,6 +61,7 @@ impl Gateway {
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         let mut child = cmd.spawn().unwrap();
+        let pid = child.id().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let base = tokio::time::timeout(Duration::from_secs(30), async {
@@ -76,6 +78,7 @@ impl Gateway {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Gateway {
             base,
+            pid,
             _child: child,
             _dir: dir,
         }

@@ -259,17 +259,50 @@ async fn sequential_latency_shows_no_nagle_stall() {
 #[tokio::test]
 async fn upstream_connections_are_pooled_and_reused() {
     let mock = mock().await;
-    let gw = Gateway::start(&config(&mock.base_url())).await;
+    let mut cfg = config(&mock.base_url());
+    cfg["server"]["workers"] = json!(2);
+    let gw = Gateway::start(&cfg).await;
     for _ in 0..20 {
         let resp = post(&gw, "/v1/chat/completions", &chat_body("gpt-4o-mini")).await;
         assert_eq!(resp.status(), 200);
         resp.bytes().await.unwrap();
     }
+    // Each worker thread keeps its own upstream connections: at most one each here.
     let peers: std::collections::HashSet<_> =
         mock.requests().iter().map(|r| r.peer.unwrap()).collect();
-    assert_eq!(
-        peers.len(),
-        1,
-        "sequential calls should share one keep-alive connection: {peers:?}"
+    assert!(
+        (1..=2).contains(&peers.len()),
+        "sequential calls should reuse one keep-alive connection per worker: {peers:?}"
     );
+}
+
+/// `server.workers` threads serve, each named; `GATEWAY_WORKERS` overrides the file.
+#[tokio::test]
+async fn worker_threads_follow_config_and_env() {
+    let mock = mock().await;
+    let worker_threads = |gw: &Gateway| {
+        std::fs::read_dir(format!("/proc/{}/task", gw.pid))
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with("gw-worker-"))
+            .count()
+    };
+    let mut cfg = config(&mock.base_url());
+    cfg["server"]["workers"] = json!(3);
+    let gw = Gateway::start(&cfg).await;
+    assert_eq!(worker_threads(&gw), 3);
+    // Fresh connections, whichever worker accepts each, are all served.
+    for _ in 0..12 {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let resp = client
+            .post(gw.url("/v1/chat/completions"))
+            .bearer_auth(CLIENT_KEY)
+            .json(&chat_body("gpt-4o-mini"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let gw = Gateway::start_with_env(&cfg, &[("GATEWAY_WORKERS", "1")]).await;
+    assert_eq!(worker_threads(&gw), 1);
 }

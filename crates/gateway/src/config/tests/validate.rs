@@ -39,6 +39,7 @@ fn the_base_config_is_clean() {
 fn server_host_body_limit_and_timeouts() {
     only(|c| c.server.host = " ".to_owned(), Error, "$.server.host");
     only(|c| c.server.body_limit = 0, Error, "$.server.bodyLimit");
+    only(|c| c.server.workers = 1025, Error, "$.server.workers");
     let u = "$.server.upstream";
     only(
         |c| c.server.upstream.connect_timeout_ms = 0,
