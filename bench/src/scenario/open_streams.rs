@@ -14,14 +14,50 @@ use crate::report::{Goal, Row};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// Opens `n` streams through the gateway, holds them, and samples the gateway's RSS.
+/// The gateway's memory with `n` streams open, beside the bare proxy's (the floor).
 pub async fn run(
-    gateway: &Endpoint,
+    gateway: (&Endpoint, &Proc),
+    bare: (&Endpoint, &Proc),
     body: &Bytes,
-    gw: &Proc,
     n: usize,
     idle_rss: u64,
 ) -> Result<Vec<Row>, String> {
+    let bare_idle = bare.1.rss()?;
+    let (bare_open, _) = hold(bare.0, body, bare.1, n).await?;
+    let (rss_open, rss_after) = hold(gateway.0, body, gateway.1, n).await?;
+    let per_stream =
+        |open: u64, idle: u64| open.saturating_sub(idle) as f64 / 1024.0 / n.max(1) as f64;
+    const S: &str = "open-streams";
+    Ok(vec![
+        Row::new(S, "gateway RSS idle at start", "MiB", idle_rss as f64 / MIB)
+            .goal(Goal::AtMost(30.0)),
+        Row::new(
+            S,
+            "gateway RSS with streams open",
+            "MiB",
+            rss_open as f64 / MIB,
+        )
+        .goal(Goal::AtMost(150.0)),
+        Row::new(S, "streams open at once", "count", n as f64),
+        // The direct column is the bare hyper proxy holding the same streams.
+        Row::new(S, "per open stream", "KiB", per_stream(rss_open, idle_rss)).compare(
+            per_stream(bare_open, bare_idle),
+            per_stream(rss_open, idle_rss),
+        ),
+        Row::new(
+            S,
+            "gateway RSS 3 s after release",
+            "MiB",
+            rss_after as f64 / MIB,
+        ),
+    ])
+}
+
+/// Opens `n` streams through `ep`, holds them until each has its first event, samples the
+/// process's RSS, releases them and samples again 3 s later.
+async fn hold(ep: &Endpoint, body: &Bytes, proc: &Proc, n: usize) -> Result<(u64, u64), String> {
+    let gateway = ep;
+    let gw = proc;
     // After the first event the mock waits a minute: the stream stays open until we drop it.
     let held = mock_headers(&[("x-mock-events", "1"), ("x-mock-event-delay-ms", "60000")]);
     let (release_tx, release_rx) = watch::channel(false);
@@ -91,33 +127,7 @@ pub async fn run(
         Ok(Ok(())) => {}
     }
     let rss_open = rss_open?;
-    // Let the gateway see the disconnects and drop its upstream streams.
+    // Let the process see the disconnects and drop its upstream streams.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_after = gw.rss()?;
-    const S: &str = "open-streams";
-    Ok(vec![
-        Row::new(S, "gateway RSS idle at start", "MiB", idle_rss as f64 / MIB)
-            .goal(Goal::AtMost(30.0)),
-        Row::new(
-            S,
-            "gateway RSS with streams open",
-            "MiB",
-            rss_open as f64 / MIB,
-        )
-        .goal(Goal::AtMost(150.0)),
-        Row::new(S, "streams open at once", "count", n as f64),
-        Row::new(
-            S,
-            "per open stream",
-            "KiB",
-            (rss_open.saturating_sub(idle_rss)) as f64 / 1024.0 / n.max(1) as f64,
-        ),
-        Row::new(
-            S,
-            "gateway RSS after release",
-            "MiB",
-            rss_after as f64 / MIB,
-        )
-        .goal(Goal::AtMost(150.0)),
-    ])
+    Ok((rss_open, gw.rss()?))
 }
