@@ -293,14 +293,7 @@ async fn worker_threads_follow_config_and_env() {
     assert_eq!(worker_threads(&gw), 3);
     // Fresh connections, whichever worker accepts each, are all served.
     for _ in 0..12 {
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        let resp = client
-            .post(gw.url("/v1/chat/completions"))
-            .bearer_auth(CLIENT_KEY)
-            .json(&chat_body("gpt-4o-mini"))
-            .send()
-            .await
-            .unwrap();
+        let resp = post(&gw, "/v1/chat/completions", &chat_body("gpt-4o-mini")).await;
         assert_eq!(resp.status(), 200);
     }
     let gw = Gateway::start_with_env(&cfg, &[("GATEWAY_WORKERS", "1")]).await;
