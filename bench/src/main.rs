@@ -116,7 +116,7 @@ async fn start_bare_proxy(args: &Args, rig: &Rig) -> Result<procs::Proc, String>
 /// Runs every wanted scenario; `Ok(false)` when one of them could not complete.
 async fn run(args: &Args) -> Result<bool, String> {
     for (what, path) in [("gateway", &args.gateway), ("mock", &args.mock)] {
-        if !setup::exists(path) {
+        if !path.is_file() {
             return Err(format!("{what} binary not found at {}", path.display()));
         }
     }

@@ -1,7 +1,7 @@
 //! The rig: mock-azure in fast mode, the gateway in front of it, and the two endpoints every
 //! scenario compares (the mock called directly, and the same deployment through the gateway).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bytes::Bytes;
 use serde_json::json;
@@ -158,9 +158,4 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// `true` when `path` is an executable file, for a clear error before anything starts.
-pub fn exists(path: &Path) -> bool {
-    path.is_file()
 }

@@ -19,11 +19,12 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 static USAGE_KEY: LazyLock<memmem::FinderRev<'static>> =
     LazyLock::new(|| memmem::FinderRev::new(b"\"usage\""));
-static USAGE_FWD: LazyLock<memmem::Finder<'static>> =
+// Shared with the SSE scanner's prefilter.
+pub(super) static USAGE: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
-static ERROR_KEY: LazyLock<memmem::Finder<'static>> =
+static ERROR: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"error\""));
-static CONTENT_FILTER: LazyLock<memmem::Finder<'static>> =
+pub(super) static CONTENT_FILTER: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"content_filter\""));
 
 /// Scanner for an `application/json` body.
@@ -123,14 +124,10 @@ fn quick_judge(body: &[u8]) -> Option<Option<Usage>> {
     if CONTENT_FILTER.find(body).is_some() {
         return None;
     }
-    let error_key = b"\"error\"".len();
-    if ERROR_KEY
-        .find_iter(body)
-        .any(|pos| value_start(body, pos + error_key).and_then(|i| body.get(i)) != Some(&b'n'))
-    {
+    if mentions_error(body) {
         return None;
     }
-    let mut usages = USAGE_FWD.find_iter(body);
+    let mut usages = USAGE.find_iter(body);
     let Some(pos) = usages.next() else {
         return Some(None);
     };
@@ -146,6 +143,16 @@ fn quick_judge(body: &[u8]) -> Option<Option<Usage>> {
         Some(b'n') => Some(None),
         _ => None,
     }
+}
+
+/// Whether `buf` may carry an error: an `"error"` key whose value is not `null`, or the word
+/// `"error"` anywhere else (a value such as a Responses `type`, or escaped inside a string,
+/// where a false alarm only costs an exact parse).
+pub(super) fn mentions_error(buf: &[u8]) -> bool {
+    let key = b"\"error\"".len();
+    ERROR
+        .find_iter(buf)
+        .any(|pos| value_start(buf, pos + key).and_then(|i| buf.get(i)) != Some(&b'n'))
 }
 
 /// Without the middle of the body the best check is that it opens and closes the same

@@ -9,7 +9,7 @@ mod usage_scan;
 
 pub use json_tail::JsonTail;
 pub use sse::SseScanner;
-pub use usage::{Usage, usage_from_value};
+pub use usage::Usage;
 
 /// What a scanner learned about one response body.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

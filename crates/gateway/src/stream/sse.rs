@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use memchr::{memchr, memchr2, memmem};
 
 use super::ScanOutcome;
-use super::json_tail::value_start;
+use super::json_tail::{CONTENT_FILTER, USAGE, mentions_error, value_start};
 use super::usage::Doc;
 
 /// Longest line kept across frames. `response.completed` repeats the whole response (every
@@ -19,14 +19,8 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Substrings without which a data payload cannot change the outcome; checked before any
 /// JSON parsing so ordinary content deltas are skipped. None contains `\n`, so a multi-line
 /// payload matches only if one of its lines does.
-static USAGE: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
-static ERROR: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(b"\"error\""));
 static RESPONSE: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"response."));
-static CONTENT_FILTER: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(b"\"content_filter\""));
 
 /// Per-event state between blank lines.
 #[derive(Debug, Default)]
@@ -346,9 +340,7 @@ fn worth_parsing(p: &[u8]) -> bool {
     USAGE
         .find_iter(p)
         .any(|pos| after(pos, b"\"usage\"".len()) == Some(&b'{'))
-        || ERROR
-            .find_iter(p)
-            .any(|pos| after(pos, b"\"error\"".len()) != Some(&b'n'))
+        || mentions_error(p)
         || RESPONSE.find_iter(p).any(|pos| {
             let rest = &p[pos + b"\"response.".len()..];
             [&b"completed\""[..], b"incomplete\"", b"failed\""]

@@ -2,7 +2,6 @@
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::ScanOutcome;
@@ -24,14 +23,9 @@ pub struct Usage {
 /// `completion_tokens_details.reasoning_tokens`) or responses (`input_tokens`,
 /// `output_tokens`, `total_tokens`, `input_tokens_details.cached_tokens`,
 /// `output_tokens_details.reasoning_tokens`); also a top-level `cached_tokens`.
-/// `total` defaults to prompt+completion when absent. Nulls are 0. Returns `None` if `v` is
-/// not an object with at least one known numeric count, so an all-null object never
-/// overwrites a real usage seen earlier.
-pub fn usage_from_value(v: &Value) -> Option<Usage> {
-    usage_from_slice(&serde_json::to_vec(v).ok()?)
-}
-
-/// [`usage_from_value`] straight from the JSON text of a `usage` value (the hot path).
+/// `total` defaults to prompt+completion when absent. Nulls are 0. Takes the JSON text of the
+/// `usage` value; returns `None` if it is not an object with at least one known numeric count,
+/// so an all-null object never overwrites a real usage seen earlier.
 pub fn usage_from_slice(bytes: &[u8]) -> Option<Usage> {
     usage_scan::read(bytes)?.normalize()
 }
@@ -159,7 +153,11 @@ impl<'a> Doc<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn usage_from_value(v: &Value) -> Option<Usage> {
+        usage_from_slice(v.to_string().as_bytes())
+    }
 
     #[test]
     fn chat_usage_with_details() {
