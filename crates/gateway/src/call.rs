@@ -61,17 +61,39 @@ pub enum ClientIdentity {
     Passthrough(String),
 }
 
+/// Where the body's `model` stands relative to the alias the request is routed by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyModel {
+    /// The body's `model` (at this span, quotes included) is the alias.
+    Alias(Range<usize>),
+    /// The body names some other model; the alias came from the path or a header (Azure's
+    /// deployment routes, Model Inference's `azureml-model-deployment`).
+    Other(Range<usize>),
+    /// The body has no `model` (legal on Azure deployment routes and Model Inference).
+    Absent,
+}
+
+/// The api-version an Azure-style client chose, passed on to an upstream of the same family so
+/// the features it asked for are the ones it gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientApiVersion {
+    /// A dated Azure OpenAI version from `/openai/deployments/…` or `/openai/responses`.
+    Azure(Box<str>),
+    /// A Model Inference version (`2025-04-01`, `2024-05-01-preview`).
+    Inference(Box<str>),
+}
+
 /// A parsed client request.
 #[derive(Debug)]
 pub struct Call {
     pub op: Operation,
-    /// The model alias as the client sent it.
+    /// The model alias the request is routed by.
     pub model: String,
     pub stream: bool,
     pub body: Bytes,
-    /// Where the `model` value (including its quotes) sits in `body`.
-    pub model_span: Range<usize>,
+    pub body_model: BodyModel,
     pub client: ClientIdentity,
+    pub api_version: Option<ClientApiVersion>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +114,25 @@ pub struct Peeked {
 
 /// Reads `model` and `stream` from a JSON object body without building a tree.
 pub fn peek(body: &[u8]) -> Result<Peeked, GatewayError> {
+    let (model, stream) = peek_optional(body)?;
+    model
+        .map(|(model, model_span)| Peeked {
+            model,
+            stream,
+            model_span,
+        })
+        .ok_or_else(|| GatewayError::InvalidRequest {
+            message: "you must provide a model parameter".to_owned(),
+            param: Some("model"),
+            code: "missing_required_parameter",
+        })
+}
+
+/// The body's `model` (value and span), if it has one.
+pub type ModelField = Option<(String, Range<usize>)>;
+
+/// Like [`peek`], for dialects where `model` may be absent: `(model, stream)`.
+pub fn peek_optional(body: &[u8]) -> Result<(ModelField, bool), GatewayError> {
     let peek: Peek<'_> = serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
             GatewayError::InvalidRequest {
@@ -103,12 +144,9 @@ pub fn peek(body: &[u8]) -> Result<Peeked, GatewayError> {
             GatewayError::InvalidJson(e.to_string())
         }
     })?;
+    let stream = peek.stream.unwrap_or(false);
     let Some(raw) = peek.model else {
-        return Err(GatewayError::InvalidRequest {
-            message: "you must provide a model parameter".to_owned(),
-            param: Some("model"),
-            code: "missing_required_parameter",
-        });
+        return Ok((None, stream));
     };
     let model: String =
         serde_json::from_str(raw.get()).map_err(|_| GatewayError::InvalidRequest {
@@ -133,11 +171,7 @@ pub fn peek(body: &[u8]) -> Result<Peeked, GatewayError> {
             "model span outside the body".to_owned(),
         ));
     }
-    Ok(Peeked {
-        model,
-        stream: peek.stream.unwrap_or(false),
-        model_span: start..end,
-    })
+    Ok((Some((model, start..end)), stream))
 }
 
 #[cfg(test)]

@@ -93,6 +93,16 @@ pub enum GatewayError {
     AdminUnauthorized,
     #[error("Internal error: {0}")]
     Internal(String),
+    /// An error in the client dialect's own shape: Azure's and Model Inference's bodies differ
+    /// from OpenAI's, and their SDKs and users expect them byte for byte
+    /// ([`crate::inbound::shapes`]). `code` is the stable name for logs and tests.
+    #[error("{message}")]
+    Shaped {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        body: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -128,6 +138,7 @@ impl GatewayError {
             Self::PoolUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Shaped { status, .. } => *status,
         }
     }
 
@@ -175,6 +186,7 @@ impl GatewayError {
             Self::AdminDisabled => "admin_disabled",
             Self::AdminUnauthorized => "admin_unauthorized",
             Self::Internal(_) => "internal_error",
+            Self::Shaped { code, .. } => code,
         }
     }
 
@@ -203,6 +215,14 @@ impl GatewayError {
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if let Self::Shaped { body, .. } = self {
+            let mut response = (status, body).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            return response;
+        }
         let envelope = Envelope {
             error: Body {
                 message: self.to_string(),

@@ -12,8 +12,10 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::time::Instant;
 
 use crate::body::ObservedBody;
-use crate::call::{self, Call, Operation};
+use crate::call::{self, BodyModel, Call, ClientApiVersion, ModelField, Operation};
 use crate::error::GatewayError;
+use crate::inbound::shapes::{self, Dialect};
+use crate::policy::extra_params;
 use crate::route::Route;
 use crate::state::{AppState, Runtime};
 use crate::telemetry::ModelStats;
@@ -83,31 +85,98 @@ fn failed(stats: &ModelStats, call: &Call, upstream: &str, err: GatewayError) ->
     err
 }
 
-/// Forwards one JSON operation; every failure becomes an OpenAI-shaped error response.
+/// What an inbound dialect learned from the URL and headers, before the body is read.
+#[derive(Debug)]
+pub struct Inbound {
+    pub op: Operation,
+    pub dialect: Dialect,
+    /// The alias named by the path (Azure's deployment routes) or a header (Model Inference's
+    /// `azureml-model-deployment`); it wins over the body's `model`.
+    pub alias: Option<String>,
+    pub api_version: Option<ClientApiVersion>,
+    /// A problem the dialect found in the URL or headers (a missing `api-version`, …), answered
+    /// once the client has proven its key, so unauthenticated callers learn nothing.
+    pub rejected: Option<GatewayError>,
+}
+
+impl Inbound {
+    /// An OpenAI-dialect request: everything comes from the body.
+    pub fn openai(op: Operation) -> Self {
+        Self {
+            op,
+            dialect: Dialect::OpenAi,
+            alias: None,
+            api_version: None,
+            rejected: None,
+        }
+    }
+}
+
+/// Forwards one OpenAI-dialect JSON operation.
 pub async fn forward(app: Arc<AppState>, op: Operation, req: Request<Body>) -> Response {
+    forward_from(app, Inbound::openai(op), req).await
+}
+
+/// Forwards one JSON operation from any dialect; every failure becomes an error response in
+/// that dialect's shape.
+pub async fn forward_from(app: Arc<AppState>, inbound: Inbound, req: Request<Body>) -> Response {
     let runtime = app.runtime.load_full();
-    match forward_inner(&runtime, op, req).await {
+    let dialect = inbound.dialect;
+    match forward_inner(&runtime, inbound, req).await {
         Ok(response) => response,
-        Err(err) => err.into_response(),
+        Err(err) => shapes::in_dialect(dialect, err).into_response(),
+    }
+}
+
+/// The alias a request is routed by, and where the body's `model` stands relative to it.
+fn alias_for(
+    rt: &Runtime,
+    inbound: &mut Inbound,
+    body_model: ModelField,
+) -> Result<(String, BodyModel), GatewayError> {
+    match (inbound.alias.take(), body_model) {
+        (Some(alias), Some((model, span))) if model == alias => Ok((alias, BodyModel::Alias(span))),
+        (Some(alias), Some((_, span))) => Ok((alias, BodyModel::Other(span))),
+        (Some(alias), None) => Ok((alias, BodyModel::Absent)),
+        (None, Some((model, span))) => Ok((model, BodyModel::Alias(span))),
+        (None, None) => match (inbound.dialect, rt.models.models()) {
+            // Model Inference: `model` "is ignored if the endpoint serves only one model".
+            (Dialect::Inference, [only]) => Ok((only.id.clone(), BodyModel::Absent)),
+            (Dialect::Inference, _) => Err(shapes::inference_model_required()),
+            _ => Err(GatewayError::InvalidRequest {
+                message: "you must provide a model parameter".to_owned(),
+                param: Some("model"),
+                code: "missing_required_parameter",
+            }),
+        },
     }
 }
 
 async fn forward_inner(
     rt: &Runtime,
-    op: Operation,
+    mut inbound: Inbound,
     req: Request<Body>,
 ) -> Result<Response, GatewayError> {
     let (parts, body) = req.into_parts();
     let client = rt.keys.authenticate(&parts.headers)?;
-    let bytes = read_body(body, &parts.headers, rt.body_limit).await?;
-    let peeked = call::peek(&bytes)?;
+    if let Some(err) = inbound.rejected.take() {
+        return Err(err);
+    }
+    let op = inbound.op;
+    let mut bytes = read_body(body, &parts.headers, rt.body_limit).await?;
+    if let Dialect::Inference = inbound.dialect {
+        bytes = extra_params::apply(op, &parts.headers, bytes)?;
+    }
+    let (model_field, stream) = call::peek_optional(&bytes)?;
+    let (model, body_model) = alias_for(rt, &mut inbound, model_field)?;
     let call = Call {
         op,
-        model: peeked.model,
-        stream: peeked.stream,
+        model,
+        stream,
         body: bytes,
-        model_span: peeked.model_span,
+        body_model,
         client,
+        api_version: inbound.api_version,
     };
     let route = rt.models.resolve(op, &call.model)?;
     let request_id = request_id(&parts.headers);

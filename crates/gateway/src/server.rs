@@ -2,8 +2,13 @@
 //!
 //! The router, outermost first:
 //! 1. `/healthz` — no auth, no state; for load balancers and Caddy's health checks.
-//! 2. `/v1/*` — the OpenAI dialect ([`crate::inbound::openai`]); each handler authenticates
-//!    the client and runs the shared pipeline ([`crate::proxy`]).
+//! 2. The client dialects; each handler authenticates the client and runs the shared pipeline
+//!    ([`crate::proxy`]):
+//!    - `/v1/*` — OpenAI ([`crate::inbound::openai`]);
+//!    - `/openai/deployments/*`, `/openai/responses`, `/openai/v1/*` — Azure OpenAI
+//!      ([`crate::inbound::azure`]);
+//!    - `/chat/completions`, `/embeddings`, `/info`, also under `/models` — Azure AI Model
+//!      Inference ([`crate::inbound::inference`]).
 //! 3. `/admin/api/*` — Basic-auth admin API ([`crate::admin`]).
 //! 4. Fallbacks — unknown paths and wrong methods get OpenAI-shaped 404/405 errors.
 //!
@@ -36,6 +41,8 @@ pub fn router(app: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .merge(inbound::openai::router())
+        .merge(inbound::azure::router())
+        .merge(inbound::inference::router())
         .merge(admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -414,6 +414,19 @@ pub enum UpstreamKind {
     AzureV1,
     /// `{baseUrl}/v1/{op}` (vLLM, TGI, SGLang, …), body `model` = deployment.
     Openai,
+    /// Azure AI Model Inference (Foundry `/models`, serverless endpoints):
+    /// `{baseUrl}/{op}?api-version=…`, body `model` = deployment, `extra-parameters: pass-through`.
+    Inference,
+}
+
+impl UpstreamKind {
+    /// The `api-version` an upstream of this kind gets when `apiVersion` is left at its default.
+    pub fn default_api_version(self) -> &'static str {
+        match self {
+            Self::Inference => INFERENCE_API_VERSION,
+            _ => DEFAULT_API_VERSION,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -423,7 +436,8 @@ pub struct UpstreamConfig {
     pub base_url: String,
     #[serde(default)]
     pub kind: UpstreamKind,
-    /// `api-version` for the `azure` kind.
+    /// `api-version` for the `azure` and `inference` kinds. Left at the default, an `inference`
+    /// upstream uses [`INFERENCE_API_VERSION`] instead.
     #[serde(default = "default_api_version")]
     pub api_version: String,
     /// Route key (`chat/completions`, …) → path template with `{deployment}`/`{apiVersion}`.
@@ -455,6 +469,25 @@ pub struct ModelConfig {
     /// How a pool spreads requests inside one priority tier.
     #[serde(default)]
     pub strategy: Strategy,
+    /// What the Model Inference face's `GET /info` reports as `model_type`; guessed from the
+    /// id when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_type: Option<ModelType>,
+    /// What `GET /info` reports as `model_provider_name`; guessed from the id when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+}
+
+/// Azure AI Model Inference's `model_type` values (WIRE-FACTS A6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelType {
+    AudioGeneration,
+    ChatCompletions,
+    Embeddings,
+    ImageEmbeddings,
+    ImageGeneration,
+    TextGeneration,
 }
 
 /// One member of a model's pool.
@@ -597,6 +630,11 @@ fn default_scope() -> String {
 }
 /// The latest GA data-plane api-version (WIRE-FACTS A1).
 pub const DEFAULT_API_VERSION: &str = "2024-10-21";
+/// The GA Azure AI Model Inference api-version (WIRE-FACTS A6).
+pub const INFERENCE_API_VERSION: &str = "2025-04-01";
+/// Every api-version the Model Inference API has had; the preview retired on 2026-04-10 but
+/// older SDKs (azure-ai-inference 1.0.0b9) still send it.
+pub const INFERENCE_API_VERSIONS: [&str; 2] = [INFERENCE_API_VERSION, "2024-05-01-preview"];
 fn default_api_version() -> String {
     DEFAULT_API_VERSION.to_owned()
 }

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use super::schema::{
-    AuthConfig, AuthMode, Config, ModelConfig, ROUTE_OPERATIONS, ServerConfig, Strategy,
-    UpstreamConfig, UpstreamKind,
+    AuthConfig, AuthMode, Config, DEFAULT_API_VERSION, INFERENCE_API_VERSIONS, ModelConfig,
+    ROUTE_OPERATIONS, ServerConfig, Strategy, UpstreamConfig, UpstreamKind,
 };
 use super::shape::join_key;
 use super::{Problem, Severity};
@@ -282,6 +282,16 @@ impl Validator {
             }
             if u.kind == UpstreamKind::Azure && u.api_version.trim().is_empty() {
                 self.error(format!("{path}.apiVersion"), "required for kind azure");
+            }
+            if u.kind == UpstreamKind::Inference
+                && u.api_version != DEFAULT_API_VERSION
+                && !INFERENCE_API_VERSIONS.contains(&u.api_version.as_str())
+            {
+                let message = format!(
+                    "kind inference takes {} (the default) or {}",
+                    INFERENCE_API_VERSIONS[0], INFERENCE_API_VERSIONS[1]
+                );
+                self.error(format!("{path}.apiVersion"), message);
             }
             for (key, value) in &u.routes {
                 let at = join_key(&format!("{path}.routes"), key);

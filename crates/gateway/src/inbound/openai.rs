@@ -72,7 +72,7 @@ fn model<'a>(rt: &Runtime, id: &'a str) -> Model<'a> {
     }
 }
 
-async fn list_models(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub(crate) async fn list_models(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let rt = app.runtime.load();
     if let Err(e) = rt.keys.authenticate(&headers) {
         return e.into_response();
@@ -90,7 +90,7 @@ async fn list_models(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Re
     .into_response()
 }
 
-async fn get_model(
+pub(crate) async fn get_model(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,
     headers: HeaderMap,

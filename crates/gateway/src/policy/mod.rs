@@ -1,5 +1,6 @@
-//! Who may call the gateway.
+//! Who may call the gateway, and what is done to a request before it is routed.
 
 pub mod client_keys;
+pub mod extra_params;
 
 pub use client_keys::ClientKeys;

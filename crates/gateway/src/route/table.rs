@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::health::{Health, HealthPolicy};
 use super::pool::{Member, Pool};
 use crate::call::Operation;
-use crate::config::ModelConfig;
+use crate::config::{ModelConfig, ModelType};
 use crate::error::GatewayError;
 use crate::telemetry::{ModelStats, Stats};
 use crate::upstream::{Upstream, dialect};
@@ -21,7 +21,11 @@ use crate::upstream::{Upstream, dialect};
 /// Where one alias sends one operation.
 #[derive(Debug, Clone)]
 enum PathChoice {
+    /// A path from `routes` (the model's or the upstream's).
     Path(Arc<str>),
+    /// The upstream kind's own path: an Azure-style client's api-version may replace the
+    /// configured one ([`dialect::client_version_path`]).
+    Default(Arc<str>),
     /// The override maps this operation to a different one; that needs body translation.
     Translate(Operation),
 }
@@ -32,6 +36,10 @@ pub struct ModelEntry {
     pub id: String,
     backend: Backend,
     pub stats: Arc<ModelStats>,
+    /// `models[].modelType`, for Model Inference's `/info`.
+    pub model_type: Option<ModelType>,
+    /// `models[].provider`, for Model Inference's `/info`.
+    pub provider: Option<String>,
 }
 
 /// What serves an alias.
@@ -58,6 +66,8 @@ pub struct Target {
     pub upstream: Arc<Upstream>,
     pub deployment: Arc<str>,
     pub path: Arc<str>,
+    /// `path` is the kind's default, not a configured route.
+    pub kind_default: bool,
     pub stats: Arc<ModelStats>,
 }
 
@@ -92,10 +102,20 @@ fn path(p: String) -> PathChoice {
     PathChoice::Path(Arc::from(p))
 }
 
+/// The upstream's own path for `op`: its `routes` entry, else the kind's default.
+fn upstream_path(upstream: &Upstream, op: Operation, deployment: &str) -> PathChoice {
+    let p = upstream.path_for(op, deployment);
+    if upstream.route(op.route_key()).is_some() {
+        path(p)
+    } else {
+        PathChoice::Default(Arc::from(p))
+    }
+}
+
 fn choose(upstream: &Upstream, model: &ModelConfig, op: Operation, deployment: &str) -> PathChoice {
     let key = op.route_key();
     let Some(over) = model.routes.get(key).or_else(|| model.routes.get("*")) else {
-        return path(upstream.path_for(op, deployment));
+        return upstream_path(upstream, op, deployment);
     };
     if over.starts_with('/') {
         return path(dialect::fill_template(
@@ -105,13 +125,13 @@ fn choose(upstream: &Upstream, model: &ModelConfig, op: Operation, deployment: &
         ));
     }
     if over == key {
-        return path(upstream.path_for(op, deployment));
+        return upstream_path(upstream, op, deployment);
     }
     match Operation::from_route_key(over) {
         Some(other) if other != op => PathChoice::Translate(other),
         _ => match upstream.route(over) {
             Some(t) => path(dialect::fill_template(t, deployment, &upstream.api_version)),
-            None => path(upstream.path_for(op, deployment)),
+            None => upstream_path(upstream, op, deployment),
         },
     }
 }
@@ -151,17 +171,19 @@ fn pool(
             .ok_or_else(|| format!("model `{}`: unknown upstream `{}`", m.id, d.upstream))?;
         let deployment: Arc<str> = Arc::from(d.target_model.as_deref().unwrap_or(&m.id));
         let targets = Operation::ALL.map(|op| {
-            let path = match choose(upstream, m, op, &deployment) {
-                PathChoice::Path(path) => path,
+            let (path, kind_default) = match choose(upstream, m, op, &deployment) {
+                PathChoice::Path(path) => (path, false),
+                PathChoice::Default(path) => (path, true),
                 PathChoice::Translate(other) => {
                     translate[op_index(op)] = Some(other);
-                    Arc::from("")
+                    (Arc::from(""), false)
                 }
             };
             Target {
                 upstream: Arc::clone(upstream),
                 deployment: Arc::clone(&deployment),
                 path,
+                kind_default,
                 stats: Arc::clone(stats),
             }
         });
@@ -222,6 +244,8 @@ impl ModelTable {
                 id: m.id.clone(),
                 backend,
                 stats: model_stats,
+                model_type: m.model_type,
+                provider: m.provider.clone(),
             });
             if by_id
                 .insert(m.id.to_ascii_lowercase(), Arc::clone(&entry))
@@ -268,10 +292,11 @@ impl ModelTable {
                     deployment,
                     paths,
                 } => match &paths[i] {
-                    PathChoice::Path(path) => Ok(Route::One(Target {
+                    PathChoice::Path(path) | PathChoice::Default(path) => Ok(Route::One(Target {
                         upstream: Arc::clone(upstream),
                         deployment: Arc::clone(deployment),
                         path: Arc::clone(path),
+                        kind_default: matches!(paths[i], PathChoice::Default(_)),
                         stats: Arc::clone(&entry.stats),
                     })),
                     PathChoice::Translate(other) => Err(not_supported(entry, op, *other)),
@@ -293,6 +318,7 @@ impl ModelTable {
             upstream: Arc::clone(upstream),
             deployment: Arc::from(alias),
             path: upstream.path_for(op, alias).into(),
+            kind_default: upstream.route(op.route_key()).is_none(),
             stats: self.stats.model(alias),
         }))
     }
@@ -328,6 +354,7 @@ pub(super) fn test_target(deployment: &str) -> Target {
         upstream: Arc::new(upstream),
         deployment: Arc::from(deployment),
         path: Arc::from("/"),
+        kind_default: false,
         stats: Arc::default(),
     }
 }

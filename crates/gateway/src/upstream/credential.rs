@@ -32,12 +32,14 @@ fn sensitive(value: &str) -> Result<HeaderValue, String> {
     Ok(v)
 }
 
-/// The header a key travels in for this upstream kind: Azure's `api-key`, or Bearer for
-/// OpenAI-compatible engines.
+/// The header a key travels in for this upstream kind: Azure OpenAI's `api-key`, or Bearer for
+/// OpenAI-compatible engines and Model Inference (whose documented scheme is a Bearer key).
 fn key_header(kind: UpstreamKind, key: &str) -> Result<(HeaderName, HeaderValue), String> {
     match kind {
         UpstreamKind::Azure | UpstreamKind::AzureV1 => Ok((API_KEY, sensitive(key)?)),
-        UpstreamKind::Openai => Ok((AUTHORIZATION, sensitive(&format!("Bearer {key}"))?)),
+        UpstreamKind::Openai | UpstreamKind::Inference => {
+            Ok((AUTHORIZATION, sensitive(&format!("Bearer {key}"))?))
+        }
     }
 }
 

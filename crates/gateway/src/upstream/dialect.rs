@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use crate::call::Operation;
+use crate::call::{ClientApiVersion, Operation};
 use crate::config::UpstreamKind;
 
 /// Percent-encodes a path segment or query value (everything but RFC 3986 unreserved).
@@ -48,7 +48,65 @@ pub fn default_path(
         UpstreamKind::Azure => format!("/openai/v1/{key}"),
         UpstreamKind::AzureV1 => format!("/openai/v1/{key}"),
         UpstreamKind::Openai => format!("/v1/{key}"),
+        UpstreamKind::Inference => format!("/{key}?api-version={}", encode_component(api_version)),
     }
+}
+
+/// The kind's default path with the api-version an Azure-style client chose, when it belongs to
+/// the upstream's family; `None` keeps the configured one.
+///
+/// An Azure OpenAI client's dated version goes to an `azure` upstream on the legacy surface it
+/// was written for (responses included, at `/openai/responses`), so the upstream sees what the
+/// client would have sent it directly.
+pub fn client_version_path(
+    kind: UpstreamKind,
+    op: Operation,
+    deployment: &str,
+    version: &ClientApiVersion,
+) -> Option<String> {
+    match (kind, version) {
+        (UpstreamKind::Azure, ClientApiVersion::Azure(v)) if !op.is_deployment_scoped() => {
+            Some(format!(
+                "/openai/{}?api-version={}",
+                op.route_key(),
+                encode_component(v)
+            ))
+        }
+        (UpstreamKind::Azure, ClientApiVersion::Azure(v)) => {
+            Some(default_path(kind, op, deployment, v))
+        }
+        (UpstreamKind::Inference, ClientApiVersion::Inference(v)) => {
+            Some(default_path(kind, op, deployment, v))
+        }
+        _ => None,
+    }
+}
+
+/// Adds `"model":"<deployment>"` as the first member of a JSON object body that has none.
+pub fn insert_model(body: &Bytes, deployment: &str) -> Bytes {
+    let Ok(quoted) = serde_json::to_string(deployment) else {
+        return body.clone();
+    };
+    let Some(open) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return body.clone();
+    };
+    if body[open] != b'{' {
+        return body.clone();
+    }
+    let rest = &body[open + 1..];
+    let empty = rest
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'}');
+    let mut out = Vec::with_capacity(body.len() + quoted.len() + 10);
+    out.extend_from_slice(&body[..=open]);
+    out.extend_from_slice(b"\"model\":");
+    out.extend_from_slice(quoted.as_bytes());
+    if !empty {
+        out.push(b',');
+    }
+    out.extend_from_slice(rest);
+    Bytes::from(out)
 }
 
 /// Replaces the body's `model` value (at `span`, quotes included) with the deployment name.
@@ -93,6 +151,69 @@ mod tests {
             default_path(UpstreamKind::Openai, Operation::Embeddings, "d", "x"),
             "/v1/embeddings"
         );
+    }
+
+    #[test]
+    fn inference_paths_and_client_versions() {
+        assert_eq!(
+            default_path(
+                UpstreamKind::Inference,
+                Operation::Embeddings,
+                "d",
+                "2025-04-01"
+            ),
+            "/embeddings?api-version=2025-04-01"
+        );
+        let azure = ClientApiVersion::Azure("2025-04-01-preview".into());
+        assert_eq!(
+            client_version_path(UpstreamKind::Azure, Operation::Responses, "d", &azure).as_deref(),
+            Some("/openai/responses?api-version=2025-04-01-preview")
+        );
+        assert_eq!(
+            client_version_path(UpstreamKind::Azure, Operation::ChatCompletions, "d", &azure)
+                .as_deref(),
+            Some("/openai/deployments/d/chat/completions?api-version=2025-04-01-preview")
+        );
+        let inference = ClientApiVersion::Inference("2024-05-01-preview".into());
+        assert_eq!(
+            client_version_path(
+                UpstreamKind::Inference,
+                Operation::ChatCompletions,
+                "d",
+                &inference
+            )
+            .as_deref(),
+            Some("/chat/completions?api-version=2024-05-01-preview")
+        );
+        // Another family's version never crosses over.
+        assert_eq!(
+            client_version_path(
+                UpstreamKind::AzureV1,
+                Operation::ChatCompletions,
+                "d",
+                &azure
+            ),
+            None
+        );
+        assert_eq!(
+            client_version_path(
+                UpstreamKind::Azure,
+                Operation::ChatCompletions,
+                "d",
+                &inference
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn insert_model_adds_the_first_member() {
+        let out = insert_model(&Bytes::from_static(b" {\"input\":\"x\"}"), "dep");
+        assert_eq!(&out[..], br#" {"model":"dep","input":"x"}"#);
+        let out = insert_model(&Bytes::from_static(b"{ }"), "d\"q");
+        assert_eq!(&out[..], br#"{"model":"d\"q" }"#);
+        let not_object = Bytes::from_static(b"[1]");
+        assert_eq!(insert_model(&not_object, "dep"), not_object);
     }
 
     #[test]

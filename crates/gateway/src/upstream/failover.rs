@@ -188,7 +188,7 @@ pub async fn send<'a>(req: &PoolRequest<'a>) -> Result<Delivered<'a>, GatewayErr
         let bytes = match &body {
             Some((name, bytes)) if *name == &*target.deployment => bytes.clone(),
             _ => {
-                let bytes = send::body_for(req.call, &target.deployment);
+                let bytes = send::body_for(req.call, &target.deployment, target.upstream.kind);
                 body = Some((&target.deployment, bytes.clone()));
                 bytes
             }

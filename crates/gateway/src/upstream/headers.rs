@@ -23,8 +23,16 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::PROXY_AUTHORIZATION,
 ];
 
-/// Client headers that carry a credential or are recomputed for the upstream request.
-const NEVER_FORWARDED: [HeaderName; 8] = [
+/// Model Inference's policy for body parameters it does not define.
+pub const EXTRA_PARAMETERS: HeaderName = HeaderName::from_static("extra-parameters");
+/// Model Inference's deployment selector; the gateway routes by it, so it never goes upstream.
+pub const AZUREML_MODEL_DEPLOYMENT: HeaderName =
+    HeaderName::from_static("azureml-model-deployment");
+
+/// Client headers that carry a credential, are recomputed for the upstream request, or steer
+/// the gateway itself (Model Inference's deployment selector and extra-parameters policy, which
+/// the gateway has already applied).
+const NEVER_FORWARDED: [HeaderName; 10] = [
     header::HOST,
     header::CONTENT_LENGTH,
     header::AUTHORIZATION,
@@ -33,6 +41,8 @@ const NEVER_FORWARDED: [HeaderName; 8] = [
     HeaderName::from_static("ocp-apim-subscription-key"),
     header::COOKIE,
     header::ACCEPT_ENCODING,
+    EXTRA_PARAMETERS,
+    AZUREML_MODEL_DEPLOYMENT,
 ];
 
 fn connection_listed(headers: &HeaderMap, name: &HeaderName) -> bool {

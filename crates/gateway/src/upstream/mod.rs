@@ -17,7 +17,7 @@ pub use client::{HttpClient, WorkerClients};
 pub use credential::Credential;
 
 use crate::call::Operation;
-use crate::config::{UpstreamConfig, UpstreamKind};
+use crate::config::{DEFAULT_API_VERSION, UpstreamConfig, UpstreamKind};
 use crate::error::GatewayError;
 
 /// A ready-to-use upstream.
@@ -55,7 +55,12 @@ impl Upstream {
         Ok(Self {
             name: cfg.name.clone(),
             kind: cfg.kind,
-            api_version: cfg.api_version.clone(),
+            // An `inference` upstream left at the Azure OpenAI default gets Model Inference's.
+            api_version: if cfg.api_version == DEFAULT_API_VERSION {
+                cfg.kind.default_api_version().to_owned()
+            } else {
+                cfg.api_version.clone()
+            },
             scheme,
             authority,
             host,

@@ -15,7 +15,8 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
-use crate::call::Call;
+use crate::call::{BodyModel, Call};
+use crate::config::UpstreamKind;
 use crate::error::{GatewayError, Phase};
 use crate::route::Target;
 use crate::state::UpstreamPolicy;
@@ -53,8 +54,25 @@ pub(crate) fn backoff(
 
 fn build_request(out: &Outbound<'_>, body: Bytes) -> Result<Request<Full<Bytes>>, GatewayError> {
     let upstream = &out.target.upstream;
-    let uri = upstream.uri(&out.target.path)?;
+    let client_path = match &out.call.api_version {
+        Some(version) if out.target.kind_default => dialect::client_version_path(
+            upstream.kind,
+            out.call.op,
+            &out.target.deployment,
+            version,
+        ),
+        _ => None,
+    };
+    let uri = upstream.uri(client_path.as_deref().unwrap_or(&out.target.path))?;
     let mut hdrs = headers::upstream_request(out.client_headers, out.request_id);
+    if upstream.kind == UpstreamKind::Inference {
+        // The gateway already applied the client's own extra-parameters policy; whatever is
+        // left in the body (OpenAI parameters included) is meant for the model.
+        hdrs.insert(
+            headers::EXTRA_PARAMETERS,
+            HeaderValue::from_static("pass-through"),
+        );
+    }
     upstream
         .credential
         .apply(&mut hdrs, &out.call.client, upstream.kind, &upstream.name)?;
@@ -87,12 +105,19 @@ fn classify(err: &hyper_util::client::legacy::Error, out: &Outbound<'_>) -> Gate
     GatewayError::UpstreamUnreachable { upstream, detail }
 }
 
-/// The body for `deployment`: the client's bytes, with `model` spliced in when it differs.
-pub fn body_for(call: &Call, deployment: &str) -> Bytes {
-    if call.model == deployment {
-        call.body.clone()
-    } else {
-        dialect::rewrite_model(&call.body, call.model_span.clone(), deployment)
+/// The body for `deployment` on an upstream of `kind`: the client's bytes, with `model` spliced
+/// in when it differs, or added when the body has none and the upstream reads it from the body.
+pub fn body_for(call: &Call, deployment: &str, kind: UpstreamKind) -> Bytes {
+    match &call.body_model {
+        BodyModel::Alias(_) if call.model == deployment => call.body.clone(),
+        BodyModel::Alias(span) | BodyModel::Other(span) => {
+            dialect::rewrite_model(&call.body, span.clone(), deployment)
+        }
+        // Azure's legacy surface names the deployment in the path.
+        BodyModel::Absent if kind == UpstreamKind::Azure && call.op.is_deployment_scoped() => {
+            call.body.clone()
+        }
+        BodyModel::Absent => dialect::insert_model(&call.body, deployment),
     }
 }
 
@@ -125,7 +150,7 @@ pub async fn attempt(out: &Outbound<'_>, body: Bytes) -> Result<Response<Incomin
 /// Sends the call to its one deployment and returns the upstream response once its headers
 /// have arrived, retrying (same deployment, after a pause) what `maxRetries` allows.
 pub async fn send(out: &Outbound<'_>) -> Result<Response<Incoming>, GatewayError> {
-    let body = body_for(out.call, &out.target.deployment);
+    let body = body_for(out.call, &out.target.deployment, out.target.upstream.kind);
     let mut attempt_no: u32 = 0;
     loop {
         let result = attempt(out, body.clone()).await;

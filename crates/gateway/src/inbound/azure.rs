@@ -1,0 +1,174 @@
+//! The Azure OpenAI dialect, for clients written against Azure (the `AzureOpenAI` SDK clients,
+//! LangChain's `AzureChatOpenAI`, curl from the Azure docs) and for the stock OpenAI client
+//! pointed at an Azure v1 base URL.
+//!
+//! - Legacy routes: `/openai/deployments/{deployment}/{op}?api-version=…` and
+//!   `/openai/responses?api-version=…`. `{deployment}` is the model alias; `api-version` is
+//!   required (Azure answers a missing one with 404 "Resource not found") and is passed on to
+//!   `azure` upstreams, so they see the version the client chose.
+//! - v1 routes: `/openai/v1/{op}`, body `model` = alias, `api-version` optional and ignored.
+//!
+//! Keys are accepted as `api-key` or `Authorization: Bearer` (the stock OpenAI client sends an
+//! Azure key as Bearer on v1). Errors the gateway makes itself on these routes are Azure's own
+//! bodies where Azure has one ([`super::shapes`]).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::{HeaderMap, Request, Uri};
+
+use super::openai::{get_model, list_models};
+use super::query_param;
+use super::shapes::{self, Dialect};
+use crate::call::{ClientApiVersion, Operation};
+use crate::error::GatewayError;
+use crate::proxy::{self, Inbound};
+use crate::state::AppState;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            "/openai/deployments/{deployment}/chat/completions",
+            post(deployment_chat),
+        )
+        .route(
+            "/openai/deployments/{deployment}/completions",
+            post(deployment_completions),
+        )
+        .route(
+            "/openai/deployments/{deployment}/embeddings",
+            post(deployment_embeddings),
+        )
+        .route(
+            "/openai/deployments/{deployment}/images/generations",
+            post(deployment_images),
+        )
+        .route("/openai/responses", post(legacy_responses))
+        .route("/openai/models", get(legacy_models))
+        .route("/openai/v1/chat/completions", post(v1_chat))
+        .route("/openai/v1/completions", post(v1_completions))
+        .route("/openai/v1/embeddings", post(v1_embeddings))
+        .route("/openai/v1/responses", post(v1_responses))
+        .route("/openai/v1/images/generations", post(v1_images))
+        .route("/openai/v1/models", get(list_models))
+        .route("/openai/v1/models/{id}", get(get_model))
+}
+
+/// The legacy routes' `api-version`: required, and a plain token (dates, `-preview`), since it
+/// is passed on upstream.
+fn dated_version(query: Option<&str>) -> Result<ClientApiVersion, GatewayError> {
+    match query_param(query, "api-version") {
+        Some(v)
+            if !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')) =>
+        {
+            Ok(ClientApiVersion::Azure(v.into()))
+        }
+        _ => Err(shapes::resource_not_found()),
+    }
+}
+
+/// A legacy-route request: the alias from the path (when there is one), the version from the
+/// query.
+async fn legacy(
+    app: Arc<AppState>,
+    op: Operation,
+    deployment: Option<String>,
+    req: Request<Body>,
+) -> Response {
+    let (api_version, rejected) = match dated_version(req.uri().query()) {
+        Ok(v) => (Some(v), None),
+        Err(e) => (None, Some(e)),
+    };
+    let inbound = Inbound {
+        op,
+        dialect: Dialect::Azure,
+        alias: deployment,
+        api_version,
+        rejected,
+    };
+    proxy::forward_from(app, inbound, req).await
+}
+
+async fn v1(app: Arc<AppState>, op: Operation, req: Request<Body>) -> Response {
+    let inbound = Inbound {
+        dialect: Dialect::Azure,
+        ..Inbound::openai(op)
+    };
+    proxy::forward_from(app, inbound, req).await
+}
+
+async fn deployment_chat(
+    State(app): State<Arc<AppState>>,
+    Path(d): Path<String>,
+    req: Request<Body>,
+) -> Response {
+    legacy(app, Operation::ChatCompletions, Some(d), req).await
+}
+
+async fn deployment_completions(
+    State(app): State<Arc<AppState>>,
+    Path(d): Path<String>,
+    req: Request<Body>,
+) -> Response {
+    legacy(app, Operation::Completions, Some(d), req).await
+}
+
+async fn deployment_embeddings(
+    State(app): State<Arc<AppState>>,
+    Path(d): Path<String>,
+    req: Request<Body>,
+) -> Response {
+    legacy(app, Operation::Embeddings, Some(d), req).await
+}
+
+async fn deployment_images(
+    State(app): State<Arc<AppState>>,
+    Path(d): Path<String>,
+    req: Request<Body>,
+) -> Response {
+    legacy(app, Operation::ImagesGenerations, Some(d), req).await
+}
+
+async fn legacy_responses(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
+    legacy(app, Operation::Responses, None, req).await
+}
+
+/// `GET /openai/models?api-version=…`: the gateway's aliases (Azure's own list names base
+/// models, not deployments, and is of no use to a client of the gateway).
+async fn legacy_models(state: State<Arc<AppState>>, uri: Uri, headers: HeaderMap) -> Response {
+    let rt = state.runtime.load();
+    if let Err(e) = rt.keys.authenticate(&headers) {
+        return shapes::in_dialect(Dialect::Azure, e).into_response();
+    }
+    if let Err(e) = dated_version(uri.query()) {
+        return e.into_response();
+    }
+    list_models(state, headers).await
+}
+
+async fn v1_chat(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
+    v1(app, Operation::ChatCompletions, req).await
+}
+
+async fn v1_completions(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
+    v1(app, Operation::Completions, req).await
+}
+
+async fn v1_embeddings(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
+    v1(app, Operation::Embeddings, req).await
+}
+
+async fn v1_responses(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
+    v1(app, Operation::Responses, req).await
+}
+
+async fn v1_images(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
+    v1(app, Operation::ImagesGenerations, req).await
+}
