@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::schema::{AuthMode, ImageFormat, KeyStatus, Strategy, UpstreamKind};
+use super::schema::{AuthMode, ImageFormat, KeyStatus, ModelType, Strategy, UpstreamKind};
 use super::{Problem, Severity};
 
 /// What a JSON value must look like.
@@ -185,6 +185,11 @@ const MODEL: &[Field] = &[
     opt("routes", ROUTES),
     opt("deployments", Shape::List(&Shape::Object(DEPLOYMENT))),
     opt("strategy", Shape::Leaf(leaf::<Strategy>)),
+    opt(
+        "modelType",
+        Shape::Nullable(&Shape::Leaf(leaf::<ModelType>)),
+    ),
+    opt("provider", NULLABLE_STRING),
 ];
 
 const DEPLOYMENT: &[Field] = &[

@@ -11,10 +11,12 @@
 mod common;
 
 mod auth;
+mod azure_inbound;
 mod cli;
 mod dialects;
 mod env_mode;
 mod errors;
 mod failover;
+mod inference_inbound;
 mod streaming;
 mod usage;
