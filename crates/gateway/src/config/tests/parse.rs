@@ -57,7 +57,7 @@ fn every_unknown_key_is_reported_in_one_pass() {
     assert_eq!(
         problems[3].message,
         "unknown key \"deployment\"; expected one of id, upstream, targetModel, routes, \
-         deployments, strategy"
+         deployments, strategy, modelType, provider"
     );
 }
 
@@ -156,6 +156,8 @@ fn full_config() -> Config {
         priority: 3,
     }];
     cfg.models[0].strategy = Strategy::LeastBusy;
+    cfg.models[0].model_type = Some(ModelType::Embeddings);
+    cfg.models[0].provider = Some("Microsoft".to_owned());
     cfg.models[0]
         .routes
         .insert("*".to_owned(), "responses".to_owned());

@@ -401,6 +401,20 @@ fn upstream_names_and_api_version() {
         c.upstreams[0].kind = UpstreamKind::Openai;
         c.upstreams[0].api_version.clear();
     });
+    // Model Inference has its own versions; the Azure OpenAI default stands for "the default".
+    clean(|c| c.upstreams[0].kind = UpstreamKind::Inference);
+    clean(|c| {
+        c.upstreams[0].kind = UpstreamKind::Inference;
+        c.upstreams[0].api_version = "2024-05-01-preview".to_owned();
+    });
+    only(
+        |c| {
+            c.upstreams[0].kind = UpstreamKind::Inference;
+            c.upstreams[0].api_version = "2025-04-01-preview".to_owned();
+        },
+        Error,
+        "$.upstreams[0].apiVersion",
+    );
 }
 
 #[test]
