@@ -30,32 +30,34 @@ use crate::proxy::{self, Inbound};
 use crate::state::AppState;
 
 pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
+    let mut router = Router::new()
         .route(
-            "/openai/deployments/{deployment}/chat/completions",
-            post(deployment_chat),
+            "/openai/responses",
+            post(|State(app): State<Arc<AppState>>, req: Request<Body>| {
+                legacy(app, Operation::Responses, None, req)
+            }),
         )
-        .route(
-            "/openai/deployments/{deployment}/completions",
-            post(deployment_completions),
-        )
-        .route(
-            "/openai/deployments/{deployment}/embeddings",
-            post(deployment_embeddings),
-        )
-        .route(
-            "/openai/deployments/{deployment}/images/generations",
-            post(deployment_images),
-        )
-        .route("/openai/responses", post(legacy_responses))
         .route("/openai/models", get(legacy_models))
-        .route("/openai/v1/chat/completions", post(v1_chat))
-        .route("/openai/v1/completions", post(v1_completions))
-        .route("/openai/v1/embeddings", post(v1_embeddings))
-        .route("/openai/v1/responses", post(v1_responses))
-        .route("/openai/v1/images/generations", post(v1_images))
         .route("/openai/v1/models", get(list_models))
-        .route("/openai/v1/models/{id}", get(get_model))
+        .route("/openai/v1/models/{id}", get(get_model));
+    for op in Operation::ALL {
+        let key = op.route_key();
+        router = router.route(
+            &format!("/openai/v1/{key}"),
+            post(move |State(app): State<Arc<AppState>>, req: Request<Body>| v1(app, op, req)),
+        );
+        if op.is_deployment_scoped() {
+            router = router.route(
+                &format!("/openai/deployments/{{deployment}}/{key}"),
+                post(
+                    move |State(app): State<Arc<AppState>>,
+                          Path(d): Path<String>,
+                          req: Request<Body>| legacy(app, op, Some(d), req),
+                ),
+            );
+        }
+    }
+    router
 }
 
 /// The legacy routes' `api-version`: required, and a plain token (dates, `-preview`), since it
@@ -104,42 +106,6 @@ async fn v1(app: Arc<AppState>, op: Operation, req: Request<Body>) -> Response {
     proxy::forward_from(app, inbound, req).await
 }
 
-async fn deployment_chat(
-    State(app): State<Arc<AppState>>,
-    Path(d): Path<String>,
-    req: Request<Body>,
-) -> Response {
-    legacy(app, Operation::ChatCompletions, Some(d), req).await
-}
-
-async fn deployment_completions(
-    State(app): State<Arc<AppState>>,
-    Path(d): Path<String>,
-    req: Request<Body>,
-) -> Response {
-    legacy(app, Operation::Completions, Some(d), req).await
-}
-
-async fn deployment_embeddings(
-    State(app): State<Arc<AppState>>,
-    Path(d): Path<String>,
-    req: Request<Body>,
-) -> Response {
-    legacy(app, Operation::Embeddings, Some(d), req).await
-}
-
-async fn deployment_images(
-    State(app): State<Arc<AppState>>,
-    Path(d): Path<String>,
-    req: Request<Body>,
-) -> Response {
-    legacy(app, Operation::ImagesGenerations, Some(d), req).await
-}
-
-async fn legacy_responses(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    legacy(app, Operation::Responses, None, req).await
-}
-
 /// `GET /openai/models?api-version=…`: the gateway's aliases (Azure's own list names base
 /// models, not deployments, and is of no use to a client of the gateway).
 async fn legacy_models(state: State<Arc<AppState>>, uri: Uri, headers: HeaderMap) -> Response {
@@ -151,24 +117,4 @@ async fn legacy_models(state: State<Arc<AppState>>, uri: Uri, headers: HeaderMap
         return e.into_response();
     }
     list_models(state, headers).await
-}
-
-async fn v1_chat(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    v1(app, Operation::ChatCompletions, req).await
-}
-
-async fn v1_completions(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    v1(app, Operation::Completions, req).await
-}
-
-async fn v1_embeddings(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    v1(app, Operation::Embeddings, req).await
-}
-
-async fn v1_responses(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    v1(app, Operation::Responses, req).await
-}
-
-async fn v1_images(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    v1(app, Operation::ImagesGenerations, req).await
 }

@@ -17,34 +17,20 @@ use crate::proxy;
 use crate::state::{AppState, Runtime};
 
 pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/v1/chat/completions", post(chat_completions))
-        .route("/v1/completions", post(completions))
-        .route("/v1/embeddings", post(embeddings))
-        .route("/v1/responses", post(responses))
-        .route("/v1/images/generations", post(images_generations))
+    let mut router = Router::new()
         .route("/v1/models", get(list_models))
-        .route("/v1/models/{id}", get(get_model))
-}
-
-async fn chat_completions(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    proxy::forward(app, Operation::ChatCompletions, req).await
-}
-
-async fn completions(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    proxy::forward(app, Operation::Completions, req).await
-}
-
-async fn embeddings(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    proxy::forward(app, Operation::Embeddings, req).await
-}
-
-async fn responses(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    proxy::forward(app, Operation::Responses, req).await
-}
-
-async fn images_generations(State(app): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    proxy::forward(app, Operation::ImagesGenerations, req).await
+        .route("/v1/models/{id}", get(get_model));
+    for op in Operation::ALL {
+        router = router.route(
+            &format!("/v1/{}", op.route_key()),
+            post(
+                move |State(app): State<Arc<AppState>>, req: Request<Body>| {
+                    proxy::forward(app, op, req)
+                },
+            ),
+        );
+    }
+    router
 }
 
 /// OpenAI's model object, built from the configured aliases (never from Azure's
