@@ -4,19 +4,21 @@ use bytes::Bytes;
 
 use crate::config::MockUsage;
 use crate::fragments::{
-    CHAT_MODEL, CHOICE_FILTER, DELTA_FILTER, DONE_EVENT, FINGERPRINT, PROMPT_FILTER,
-    PROMPT_FILTER_EVENT, chat_usage, piece, text,
+    CHOICE_FILTER, DELTA_FILTER, DONE_EVENT, FINGERPRINT, PROMPT_FILTER, PROMPT_FILTER_EVENT,
+    chat_usage, json_string, piece, text,
 };
 use crate::ids;
 
-/// A non-streaming `chat.completion` with Azure's filter annotations (A5).
-pub(crate) fn json(usage: MockUsage, pieces: usize) -> Bytes {
+/// A non-streaming `chat.completion` with Azure's filter annotations (A5);
+/// `model` is the name the answer reports.
+pub(crate) fn json(model: &str, usage: MockUsage, pieces: usize) -> Bytes {
     let id = ids::token("chatcmpl-", 29);
     let created = ids::unix_now();
     let content = text(pieces);
     let usage = chat_usage(usage);
+    let model = json_string(model);
     Bytes::from(format!(
-        r#"{{"choices":[{{"content_filter_results":{CHOICE_FILTER},"finish_reason":"stop","index":0,"logprobs":null,"message":{{"annotations":[],"content":"{content}","refusal":null,"role":"assistant"}}}}],"created":{created},"id":"{id}","model":"{CHAT_MODEL}","object":"chat.completion","prompt_filter_results":{PROMPT_FILTER},"system_fingerprint":"{FINGERPRINT}","usage":{usage}}}"#
+        r#"{{"choices":[{{"content_filter_results":{CHOICE_FILTER},"finish_reason":"stop","index":0,"logprobs":null,"message":{{"annotations":[],"content":"{content}","refusal":null,"role":"assistant"}}}}],"created":{created},"id":"{id}","model":{model},"object":"chat.completion","prompt_filter_results":{PROMPT_FILTER},"system_fingerprint":"{FINGERPRINT}","usage":{usage}}}"#
     ))
 }
 
@@ -24,16 +26,20 @@ pub(crate) fn json(usage: MockUsage, pieces: usize) -> Bytes {
 struct Chunker {
     id: String,
     created: u64,
+    /// The reported model name, already a JSON string literal.
+    model: String,
     /// `,"usage":null` when the client asked for a usage chunk, as OpenAI does.
     usage_null: &'static str,
 }
 
 impl Chunker {
     fn chunk(&self, choices: &str, usage: &str) -> Bytes {
-        let Self { id, created, .. } = self;
+        let Self {
+            id, created, model, ..
+        } = self;
         Bytes::from(
             format!(
-                r#"data: {{"choices":{choices},"created":{created},"id":"{id}","model":"{CHAT_MODEL}","object":"chat.completion.chunk","system_fingerprint":"{FINGERPRINT}"{usage}}}"#
+                r#"data: {{"choices":{choices},"created":{created},"id":"{id}","model":{model},"object":"chat.completion.chunk","system_fingerprint":"{FINGERPRINT}"{usage}}}"#
             ) + "\n\n",
         )
     }
@@ -48,10 +54,16 @@ impl Chunker {
 
 /// The whole stream, in Azure's order: prompt-filter chunk, role chunk, `pieces`
 /// content deltas, finish chunk, the usage chunk if asked for, `[DONE]`.
-pub(crate) fn events(usage: MockUsage, pieces: usize, include_usage: bool) -> Vec<Bytes> {
+pub(crate) fn events(
+    model: &str,
+    usage: MockUsage,
+    pieces: usize,
+    include_usage: bool,
+) -> Vec<Bytes> {
     let chunker = Chunker {
         id: ids::token("chatcmpl-", 29),
         created: ids::unix_now(),
+        model: json_string(model),
         usage_null: if include_usage {
             r#","usage":null"#
         } else {
@@ -95,19 +107,21 @@ mod tests {
 
     #[test]
     fn json_shape() {
-        let v: Value = serde_json::from_slice(&json(MockUsage::default(), 5)).unwrap();
+        let v: Value = serde_json::from_slice(&json("m\"1", MockUsage::default(), 5)).unwrap();
         assert_eq!(v["object"], "chat.completion");
+        assert_eq!(v["model"], "m\"1");
         assert_eq!(v["choices"][0]["message"]["content"], text(5));
         assert_eq!(v["usage"]["total_tokens"], 18);
     }
 
     #[test]
     fn stream_order_with_usage() {
-        let events = events(MockUsage::default(), 3, true);
+        let events = events("dep", MockUsage::default(), 3, true);
         assert_eq!(events.len(), 3 + 5);
         let all: Vec<Value> = events[..events.len() - 1].iter().map(parse).collect();
         assert_eq!(all[0]["choices"], serde_json::json!([]));
         assert_eq!(all[1]["choices"][0]["delta"]["role"], "assistant");
+        assert_eq!(all[1]["model"], "dep");
         assert_eq!(all[5]["choices"][0]["finish_reason"], "stop");
         assert_eq!(all[6]["usage"]["completion_tokens"], 7);
         assert!(all[2]["usage"].is_null() && all[2].get("usage").is_some());
@@ -116,7 +130,7 @@ mod tests {
 
     #[test]
     fn stream_without_usage_omits_the_field() {
-        let events = events(MockUsage::default(), 2, false);
+        let events = events("dep", MockUsage::default(), 2, false);
         assert_eq!(events.len(), 2 + 4);
         assert!(parse(&events[2]).get("usage").is_none());
     }

@@ -6,17 +6,19 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::config::MockUsage;
-use crate::fragments::EMBEDDINGS_MODEL;
 
 /// Vector length unless the request asks for `dimensions`.
 const DEFAULT_DIMENSIONS: usize = 8;
 /// Upper bound on `dimensions`, matching text-embedding-3-large.
-const MAX_DIMENSIONS: usize = 3072;
+pub(crate) const MAX_DIMENSIONS: usize = 3072;
+/// `encoding_format` values the mock can produce.
+pub(crate) const ENCODINGS: [&str; 2] = ["float", "base64"];
 
 const INVALID_INPUT: &str = "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.";
 
-/// The answer for `body`, or the `BadRequest` message explaining what is wrong.
-pub(crate) fn reply(body: &[u8], usage: MockUsage) -> Result<Bytes, String> {
+/// The answer for `body`, reporting `model`, or the `BadRequest` message explaining
+/// what is wrong.
+pub(crate) fn reply(body: &[u8], usage: MockUsage, model: &str) -> Result<Bytes, String> {
     let request: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let inputs = inputs(request.get("input")).ok_or(INVALID_INPUT)?;
     let dims = match request.get("dimensions") {
@@ -48,7 +50,7 @@ pub(crate) fn reply(body: &[u8], usage: MockUsage) -> Result<Bytes, String> {
     let answer = json!({
         "object": "list",
         "data": data,
-        "model": EMBEDDINGS_MODEL,
+        "model": model,
         "usage": {"prompt_tokens": usage.prompt, "total_tokens": usage.prompt},
     });
     Ok(Bytes::from(answer.to_string()))
@@ -107,7 +109,7 @@ mod tests {
     use super::*;
 
     fn run(body: Value) -> Result<Value, String> {
-        reply(body.to_string().as_bytes(), MockUsage::default())
+        reply(body.to_string().as_bytes(), MockUsage::default(), "e")
             .map(|b| serde_json::from_slice(&b).unwrap())
     }
 

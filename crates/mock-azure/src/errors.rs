@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use axum::body::Body;
 use axum::response::Response;
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::config::Behavior;
 use crate::route::Op;
@@ -60,6 +60,13 @@ pub(crate) fn bad_request(message: &str) -> Response {
     json(StatusCode::BAD_REQUEST, body.to_string())
 }
 
+/// The 400 for a body that is not the JSON the operation expects.
+pub(crate) fn unparsable_json(e: &serde_json::Error) -> Response {
+    bad_request(&format!(
+        "We could not parse the JSON body of your request: {e}"
+    ))
+}
+
 /// Plain-text 400 for malformed `x-mock-*` headers: a test-tool error, not Azure's.
 pub(crate) fn bad_control_header(message: String) -> Response {
     let mut response = Response::new(Body::from(message));
@@ -88,7 +95,13 @@ pub(crate) fn forced(behavior: &Behavior, op: Op, api_version: &str) -> Option<R
             return Some(json(status, body.to_string()));
         }
     };
-    let headers = response.headers_mut();
+    retry_headers(response.headers_mut(), behavior);
+    Some(response)
+}
+
+/// The `retry-after`, `retry-after-ms` and `x-ms-retry-after-ms` headers the behaviour
+/// asks for; shared by every face's 429 and 5xx answers.
+pub(crate) fn retry_headers(headers: &mut HeaderMap, behavior: &Behavior) {
     if let Some(secs) = behavior.retry_after_secs {
         let value = if behavior.retry_after_as_date {
             let at = SystemTime::now() + Duration::from_secs(secs);
@@ -106,18 +119,23 @@ pub(crate) fn forced(behavior: &Behavior, op: Op, api_version: &str) -> Option<R
     if let Some(ms) = behavior.x_ms_retry_after_ms {
         headers.insert("x-ms-retry-after-ms", HeaderValue::from(ms));
     }
-    Some(response)
 }
 
-/// Azure's classic 429: `code` is the string "429" and there is no `type`.
-fn rate_limited(behavior: &Behavior, op: Op, api_version: &str) -> String {
-    let secs = behavior
+/// The wait a 429 message quotes, in whole seconds: the configured retry-after,
+/// else the millisecond hints rounded up, else 1.
+pub(crate) fn retry_secs(behavior: &Behavior) -> u64 {
+    behavior
         .retry_after_secs
         .or(behavior
             .retry_after_ms
             .or(behavior.x_ms_retry_after_ms)
             .map(|ms| ms.div_ceil(1000)))
-        .unwrap_or(1);
+        .unwrap_or(1)
+}
+
+/// Azure's classic 429: `code` is the string "429" and there is no `type`.
+fn rate_limited(behavior: &Behavior, op: Op, api_version: &str) -> String {
+    let secs = retry_secs(behavior);
     let message = format!(
         "Requests to the {} Operation under Azure OpenAI API version {api_version} have exceeded \
          token rate limit of your current OpenAI S0 pricing tier. Please retry after {secs} \

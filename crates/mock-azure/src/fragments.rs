@@ -69,6 +69,12 @@ pub(crate) fn text(n: usize) -> String {
     (0..n).map(piece).collect()
 }
 
+/// `s` as a JSON string literal, quotes included: model names can come from a
+/// request header or body, so they are escaped rather than pasted.
+pub(crate) fn json_string(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
 /// Chat completions `usage` object.
 pub(crate) fn chat_usage(u: MockUsage) -> String {
     format!(

@@ -1,5 +1,6 @@
 //! The data-plane pipeline: record, route, authenticate, validate, then answer
-//! the way the deployment's behaviour (and any `x-mock-*` header) says.
+//! the way the deployment's behaviour (and any `x-mock-*` header) says. The model
+//! inference face validates in [`inference`] and comes back here for its answer.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -11,14 +12,17 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::request::Parts;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::Deserialize;
 
-use crate::config::DEFAULT_CONTENT_EVENTS;
+use crate::config::{Behavior, DEFAULT_CONTENT_EVENTS};
+use crate::fragments::{CHAT_MODEL, EMBEDDINGS_MODEL};
 use crate::record::{CancelGuard, Outcome, RecordedRequest, Tracker};
 use crate::route::{self, Face, Op, Route};
 use crate::state::Shared;
-use crate::{auth, body, chat, completions, control, embeddings, errors, ids, images, responses};
+use crate::{
+    auth, body, chat, completions, control, embeddings, errors, ids, images, inference, responses,
+};
 
 /// Request bodies above this are refused; far beyond any real prompt.
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -36,7 +40,7 @@ const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream; c
 /// The body fields the pipeline needs; parsing into it also validates the JSON
 /// without building a `Value` tree for large prompts.
 #[derive(Deserialize)]
-struct Probe<'a> {
+pub(crate) struct Probe<'a> {
     #[serde(borrow, default)]
     model: Option<Cow<'a, str>>,
     #[serde(default)]
@@ -49,6 +53,18 @@ struct Probe<'a> {
 struct StreamOptions {
     #[serde(default)]
     include_usage: Option<bool>,
+}
+
+impl Probe<'_> {
+    /// `stream: true`.
+    pub(crate) fn streams(&self) -> bool {
+        self.stream == Some(true)
+    }
+
+    /// `stream_options.include_usage: true`.
+    pub(crate) fn include_usage(&self) -> bool {
+        self.stream_options.as_ref().and_then(|o| o.include_usage) == Some(true)
+    }
 }
 
 /// Fallback handler for every path outside `/__mock/`.
@@ -68,8 +84,11 @@ async fn exchange(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> Response 
     let parsed = route::parse(parts.uri.path())
         .map(|route| (route, serde_json::from_slice::<Probe<'_>>(&body)));
     let deployment = parsed.as_ref().and_then(|(route, probe)| {
-        let from_body = || probe.as_ref().ok()?.model.as_deref();
-        route.deployment.or_else(from_body).map(str::to_owned)
+        let from_body = probe.as_ref().ok().and_then(|p| p.model.as_deref());
+        match route.face {
+            Face::Inference => inference::deployment(shared, parts, route.op, from_body),
+            _ => route.deployment.or(from_body).map(str::to_owned),
+        }
     });
     let tracker = if shared.record {
         shared.recorder.push(RecordedRequest {
@@ -103,11 +122,14 @@ async fn answer(
     body: &Bytes,
     tracker: Tracker,
 ) -> Response {
-    let Some((route, probe)) = parsed.filter(|_| parts.method == Method::POST) else {
+    let Some((route, probe)) = parsed.filter(|(route, _)| parts.method == route.op.method()) else {
         return errors::resource_not_found();
     };
     if !auth::authorized(shared.key.as_deref(), &parts.headers) {
         return errors::unauthorized();
+    }
+    if route.face == Face::Inference {
+        return inference::answer(shared, parts, route.op, probe, deployment, body, tracker).await;
     }
     let api_version =
         route::query_param(parts.uri.query(), "api-version").filter(|v| !v.is_empty());
@@ -120,11 +142,7 @@ async fn answer(
     }
     let probe = match probe {
         Ok(probe) => probe,
-        Err(e) => {
-            return errors::bad_request(&format!(
-                "We could not parse the JSON body of your request: {e}"
-            ));
-        }
+        Err(e) => return errors::unparsable_json(&e),
     };
     let Some(deployment) = deployment else {
         return errors::bad_request("model is required");
@@ -132,24 +150,60 @@ async fn answer(
     if !shared.has_deployment(&deployment) {
         return errors::deployment_not_found();
     }
-    let behavior = match control::apply(shared.behavior(&deployment), &parts.headers) {
+    let behavior = match behave(shared, &deployment, &parts.headers).await {
         Ok(behavior) => behavior,
-        Err(message) => return errors::bad_control_header(message),
+        Err(refusal) => return refusal,
     };
-    if behavior.header_delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(behavior.header_delay_ms)).await;
-    }
     if let Some(error) = errors::forced(&behavior, route.op, api_version.unwrap_or("v1")) {
         return error;
     }
+    let reply = Reply {
+        op: route.op,
+        model: None,
+        stream: probe.streams(),
+        include_usage: probe.include_usage(),
+    };
+    success(reply, &behavior, body, tracker)
+}
 
+/// The deployment's behaviour with the request's `x-mock-*` overrides applied, after
+/// sleeping any header delay it asks for. `Err` is the plain 400 for a bad control header.
+pub(crate) async fn behave(
+    shared: &Shared,
+    deployment: &str,
+    headers: &HeaderMap,
+) -> Result<Behavior, Response> {
+    let behavior =
+        control::apply(shared.behavior(deployment), headers).map_err(errors::bad_control_header)?;
+    if behavior.header_delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(behavior.header_delay_ms)).await;
+    }
+    Ok(behavior)
+}
+
+/// What kind of successful answer to build; every face ends here once its own
+/// gates have passed.
+pub(crate) struct Reply<'a> {
+    pub(crate) op: Op,
+    /// The model name the answer reports; `None` keeps Azure OpenAI's fixed model names.
+    pub(crate) model: Option<&'a str>,
+    pub(crate) stream: bool,
+    pub(crate) include_usage: bool,
+}
+
+/// The success answer, shaped by the behaviour (usage, event count, delays, cuts).
+pub(crate) fn success(
+    reply: Reply<'_>,
+    behavior: &Behavior,
+    body: &Bytes,
+    tracker: Tracker,
+) -> Response {
     let usage = behavior.usage.unwrap_or_default();
     let pieces = behavior.content_events.unwrap_or(DEFAULT_CONTENT_EVENTS);
-    let stream = probe.stream == Some(true);
-    let include_usage = probe.stream_options.and_then(|o| o.include_usage) == Some(true);
-    let events = match (route.op, stream) {
-        (Op::Chat, true) => Some(chat::events(usage, pieces, include_usage)),
-        (Op::Completions, true) => Some(completions::events(usage, pieces, include_usage)),
+    let chat_model = reply.model.unwrap_or(CHAT_MODEL);
+    let events = match (reply.op, reply.stream) {
+        (Op::Chat, true) => Some(chat::events(chat_model, usage, pieces, reply.include_usage)),
+        (Op::Completions, true) => Some(completions::events(usage, pieces, reply.include_usage)),
         (Op::Responses, true) => Some(responses::events(usage, pieces)),
         _ => None,
     };
@@ -161,12 +215,14 @@ async fn answer(
         return response;
     }
 
-    let json = match route.op {
-        Op::Chat => Ok(chat::json(usage, pieces)),
+    let json = match reply.op {
+        Op::Chat => Ok(chat::json(chat_model, usage, pieces)),
         Op::Completions => Ok(completions::json(usage, pieces)),
         Op::Responses => Ok(responses::json(usage, pieces)),
-        Op::Embeddings => embeddings::reply(body, usage),
+        Op::Embeddings => embeddings::reply(body, usage, reply.model.unwrap_or(EMBEDDINGS_MODEL)),
         Op::Images => images::reply(body),
+        // Metadata, answered by the inference face before it gets here.
+        Op::Info => return errors::resource_not_found(),
     };
     let json = match json {
         Ok(json) => json,

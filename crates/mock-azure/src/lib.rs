@@ -1,12 +1,22 @@
-//! A faithful Azure OpenAI data-plane mock for the gateway's tests, the demo
-//! and benchmarks. Wire shapes follow `WIRE-FACTS.md` (A1, A2, A5, A7).
+//! A faithful Azure OpenAI and Azure AI Model Inference data-plane mock for the
+//! gateway's tests, the demo and benchmarks. Wire shapes follow `WIRE-FACTS.md`
+//! (A1, A2, A5, A6, A7).
+//!
+//! Faces (URL families), each with its own api-version and deployment rules:
+//! - legacy `/openai/deployments/{d}/…` and `/openai/responses` (`api-version` required);
+//! - v1 `/openai/v1/…` (deployment from the body `model`);
+//! - engine `/v1/…`, an OpenAI-compatible server (`api-version` ignored);
+//! - model inference `/models/{chat/completions,embeddings,info}` and the same without
+//!   `/models` (`api-version` 2025-04-01 or 2024-05-01-preview, `extra-parameters`,
+//!   `azureml-model-deployment`, its own 422/400/429 shapes).
 //!
 //! Module map:
 //! - [`config`]: [`MockConfig`], per-deployment [`Behavior`], [`MockUsage`].
 //! - [`control`]: `x-mock-*` headers that override a behaviour per request.
 //! - `server`: [`MockServer`], the handle tests use (start, log, knobs).
 //! - `handler`: the data-plane pipeline (record → route → auth → validate → answer).
-//! - `route`, `auth`: path families (legacy, `/openai/v1`, `/v1`) and key check.
+//! - `route`, `auth`: path families (legacy, `/openai/v1`, `/v1`, model inference) and key check.
+//! - `inference`: the model inference face's gates, deployment choice, `/info` and error bodies.
 //! - `errors`: Azure's error bodies (401, 404, 429, 5xx, content filter).
 //! - `chat`, `completions`, `responses`, `embeddings`, `images`: success bodies.
 //! - `fragments`: pre-serialised JSON shared by the body builders.
@@ -28,6 +38,7 @@ mod fragments;
 mod handler;
 mod ids;
 mod images;
+mod inference;
 pub mod record;
 mod responses;
 mod route;

@@ -9,7 +9,7 @@ use clap::Parser;
 use mock_azure::{MockConfig, MockServer};
 use tokio::net::TcpListener;
 
-/// A faithful Azure OpenAI data-plane mock.
+/// A faithful Azure OpenAI and Azure AI Model Inference data-plane mock.
 #[derive(Parser)]
 #[command(name = "mock-azure", version)]
 struct Args {

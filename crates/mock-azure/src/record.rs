@@ -43,7 +43,9 @@ pub struct RecordedRequest {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
-    /// From the path (legacy routes) or the body `model` (v1 and OpenAI-style routes).
+    /// From the path (legacy routes) or the body `model` (v1 and OpenAI-style routes);
+    /// on model inference routes the `azureml-model-deployment` header, the body `model`
+    /// (`/info`: the `model` query), else the only configured deployment or `mock-model`.
     pub deployment: Option<String>,
     /// The TCP peer: requests from one pooled connection share it, so tests can see reuse.
     pub peer: Option<std::net::SocketAddr>,

@@ -1,4 +1,6 @@
-//! Which data-plane operation a path names, on which of the three faces.
+//! Which data-plane operation a path names, on which of the four faces.
+
+use http::Method;
 
 /// An inference operation the mock implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -8,6 +10,8 @@ pub(crate) enum Op {
     Embeddings,
     Images,
     Responses,
+    /// `GET /info`, only on the model inference face.
+    Info,
 }
 
 impl Op {
@@ -30,6 +34,15 @@ impl Op {
             Self::Embeddings => "Embeddings_Create",
             Self::Images => "ImageGenerations_Create",
             Self::Responses => "Responses_Create",
+            Self::Info => "GetModelInfo",
+        }
+    }
+
+    /// The only method the operation answers; any other is "Resource not found".
+    pub(crate) fn method(self) -> Method {
+        match self {
+            Self::Info => Method::GET,
+            _ => Method::POST,
         }
     }
 }
@@ -43,6 +56,10 @@ pub(crate) enum Face {
     V1,
     /// `/v1/…`, an OpenAI-compatible engine: `api-version` ignored.
     Engine,
+    /// Azure AI Model Inference (WIRE-FACTS A6): `/models/{chat/completions,embeddings,info}`
+    /// on a Foundry resource, the same without `/models` on serverless endpoints;
+    /// `api-version` required, deployment chosen by header or body.
+    Inference,
 }
 
 /// A parsed data-plane path.
@@ -72,12 +89,34 @@ pub(crate) fn parse(path: &str) -> Option<Route<'_>> {
         (Face::Legacy, "responses")
     } else if let Some(suffix) = path.strip_prefix("/openai/v1/") {
         (Face::V1, suffix)
+    } else if let Some(suffix) = path.strip_prefix("/v1/") {
+        (Face::Engine, suffix)
     } else {
-        (Face::Engine, path.strip_prefix("/v1/")?)
+        return inference(path);
     };
     Some(Route {
         face,
         op: Op::from_suffix(suffix)?,
+        deployment: None,
+    })
+}
+
+/// The model inference routes, with or without the `/models` prefix. They share
+/// no path with the other faces, so the bare form cannot shadow them.
+fn inference(path: &str) -> Option<Route<'static>> {
+    let bare = path
+        .strip_prefix("/models")
+        .filter(|rest| rest.starts_with('/'))
+        .unwrap_or(path);
+    let op = match bare {
+        "/chat/completions" => Op::Chat,
+        "/embeddings" => Op::Embeddings,
+        "/info" => Op::Info,
+        _ => return None,
+    };
+    Some(Route {
+        face: Face::Inference,
+        op,
         deployment: None,
     })
 }
@@ -131,6 +170,40 @@ mod tests {
         assert_eq!(parse("/v1/models"), None);
         assert_eq!(parse("/openai/v1/chat/completions/"), None);
         assert_eq!(parse("/"), None);
+    }
+
+    #[test]
+    fn inference_paths() {
+        for (path, op) in [
+            ("/models/chat/completions", Op::Chat),
+            ("/chat/completions", Op::Chat),
+            ("/models/embeddings", Op::Embeddings),
+            ("/embeddings", Op::Embeddings),
+            ("/models/info", Op::Info),
+            ("/info", Op::Info),
+        ] {
+            assert_eq!(
+                parse(path).map(|r| (r.face, r.op, r.deployment)),
+                Some((Face::Inference, op, None)),
+                "{path}"
+            );
+        }
+        for path in [
+            "/models",
+            "/models/",
+            "/modelsinfo",
+            "/models/models/info",
+            "/models/completions",
+            "/completions",
+            "/images/generations",
+            "/models/images/embeddings",
+            "/openai/deployments/d/info",
+            "/v1/info",
+        ] {
+            assert_eq!(parse(path), None, "{path}");
+        }
+        assert_eq!(Op::Info.method(), Method::GET);
+        assert_eq!(Op::Chat.method(), Method::POST);
     }
 
     #[test]

@@ -32,6 +32,12 @@ impl Shared {
             .is_none_or(|list| list.contains(name))
     }
 
+    /// The configured deployment list, if any; the model inference face picks the
+    /// sole entry when a request names no deployment.
+    pub(crate) fn deployment_list(&self) -> Option<&HashSet<String>> {
+        self.deployments.as_ref()
+    }
+
     /// The configured behaviour for `deployment`, or the default one.
     pub(crate) fn behavior(&self, deployment: &str) -> Behavior {
         let behaviors = self
