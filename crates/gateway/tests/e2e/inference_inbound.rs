@@ -238,3 +238,83 @@ async fn info_by_query_or_header() {
         .unwrap();
     assert_eq!(resp.status(), 401);
 }
+
+/// The config plus a Foundry `/models` upstream (`kind: inference`) serving `Phi-4`.
+fn with_foundry(mock_url: &str) -> Value {
+    let mut cfg = config(mock_url);
+    cfg["upstreams"].as_array_mut().unwrap().push(json!(
+        {"name": "foundry", "baseUrl": format!("{mock_url}/models"), "kind": "inference"}
+    ));
+    cfg["models"].as_array_mut().unwrap().push(json!(
+        {"id": "phi", "upstream": "foundry", "targetModel": "Phi-4"}
+    ));
+    cfg
+}
+
+#[tokio::test]
+async fn openai_clients_reach_a_foundry_models_endpoint() {
+    let mock = mock().await;
+    let gw = Gateway::start(&with_foundry(&mock.base_url())).await;
+    // OpenAI-only parameters (`n`, `user`, `stream_options`) would be a 422 from Foundry
+    // without `extra-parameters: pass-through`.
+    let resp = post(
+        &gw,
+        "/v1/chat/completions",
+        &json!({"model": "phi", "messages": [{"role": "user", "content": "hi"}],
+                "n": 1, "user": "u1", "stream": true,
+                "stream_options": {"include_usage": true}}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let events = sse_events(resp).await.unwrap();
+    assert_eq!(events.last().unwrap().1, "[DONE]");
+    let usage_chunk: Value = serde_json::from_str(&events[events.len() - 2].1).unwrap();
+    assert!(usage_chunk["usage"]["total_tokens"].as_u64().unwrap() > 0);
+    let r = &mock.requests()[0];
+    assert_eq!(r.path, "/models/chat/completions");
+    assert_eq!(r.query.as_deref(), Some("api-version=2025-04-01"));
+    assert_eq!(
+        r.header("authorization"),
+        Some(&*format!("Bearer {UPSTREAM_KEY}"))
+    );
+    assert_eq!(r.header("api-key"), None);
+    assert_eq!(r.header("extra-parameters"), Some("pass-through"));
+    assert_eq!(r.json().unwrap()["model"], "Phi-4");
+}
+
+#[tokio::test]
+async fn inference_clients_keep_their_api_version_on_a_foundry_upstream() {
+    let mock = mock().await;
+    let gw = Gateway::start(&with_foundry(&mock.base_url())).await;
+    let resp = post_inference(
+        &gw,
+        "/models/chat/completions?api-version=2024-05-01-preview",
+        &[("azureml-model-deployment", "phi")],
+        &json!({"messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["model"], "Phi-4");
+    let r = &mock.requests()[0];
+    assert_eq!(r.query.as_deref(), Some("api-version=2024-05-01-preview"));
+    assert_eq!(r.header("azureml-model-deployment"), None);
+    assert_eq!(
+        r.json().unwrap()["model"],
+        "Phi-4",
+        "the deployment, added to the body"
+    );
+    // An Azure OpenAI client's dated version is not Model Inference's: the configured one goes.
+    let resp = post_inference(
+        &gw,
+        "/openai/deployments/phi/chat/completions?api-version=2024-10-21",
+        &[],
+        &json!({"messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        mock.requests()[1].query.as_deref(),
+        Some("api-version=2025-04-01")
+    );
+}
