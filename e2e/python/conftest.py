@@ -1,0 +1,66 @@
+"""Session fixtures: one mock-azure and the gateways in front of it, stopped at the end.
+
+`gateway` has every upstream kind the gateway knows today (azure, azure-v1, openai);
+`gateway_inference` adds the Azure AI Model Inference upstream (`kind: "inference"`, model
+`Phi-4`). They are separate so that a gateway build without `kind: "inference"` still runs
+everything else: only the tests that need `Phi-4` then fail, with the gateway's config error.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+import harness
+
+# The SDKs read these (base URL, key, api-version, endpoint); the suites pass everything
+# explicitly, so a developer's shell must not change what they send.
+for _name in list(os.environ):
+    if _name.startswith(("OPENAI_", "AZURE_OPENAI_", "AZURE_AI_")):
+        del os.environ[_name]
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+
+@pytest.fixture(scope="session")
+def workdir() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="e2e-python-") as d:
+        yield d
+
+
+@pytest.fixture(scope="session")
+def mock(workdir: str) -> Iterator[harness.Mock]:
+    m = harness.Mock(workdir)
+    try:
+        yield m
+    finally:
+        m.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(mock: harness.Mock) -> Iterator[harness.Gateway]:
+    g = harness.Gateway(harness.gateway_config(mock.url, with_inference=False))
+    try:
+        yield g
+    finally:
+        g.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway_inference(mock: harness.Mock) -> Iterator[harness.Gateway]:
+    g = harness.Gateway(
+        harness.gateway_config(mock.url, with_inference=True), name="aoai-gateway (inference)"
+    )
+    try:
+        yield g
+    finally:
+        g.stop()
+
+
+@pytest.fixture
+def recorder(mock: harness.Mock) -> harness.Mock:
+    """The mock with its recordings cleared, for a test that inspects them."""
+    mock.clear()
+    return mock
