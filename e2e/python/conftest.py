@@ -1,9 +1,8 @@
 """Session fixtures: one mock-azure and the gateways in front of it, stopped at the end.
 
-`gateway` has every upstream kind the gateway knows today (azure, azure-v1, openai);
-`gateway_inference` adds the Azure AI Model Inference upstream (`kind: "inference"`, model
-`Phi-4`). They are separate so that a gateway build without `kind: "inference"` still runs
-everything else: only the tests that need `Phi-4` then fail, with the gateway's config error.
+`gateway` has an upstream of every kind (azure, azure-v1, openai, and the Azure AI Model
+Inference `inference` kind serving `Phi-4`); `gateway_inference` names the same gateway for the
+tests that need the `inference` upstream.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ def mock(workdir: str) -> Iterator[harness.Mock]:
 
 @pytest.fixture(scope="session")
 def gateway(mock: harness.Mock) -> Iterator[harness.Gateway]:
-    g = harness.Gateway(harness.gateway_config(mock.url, with_inference=False))
+    g = harness.Gateway(harness.gateway_config(mock.url))
     try:
         yield g
     finally:
@@ -49,14 +48,8 @@ def gateway(mock: harness.Mock) -> Iterator[harness.Gateway]:
 
 
 @pytest.fixture(scope="session")
-def gateway_inference(mock: harness.Mock) -> Iterator[harness.Gateway]:
-    g = harness.Gateway(
-        harness.gateway_config(mock.url, with_inference=True), name="aoai-gateway (inference)"
-    )
-    try:
-        yield g
-    finally:
-        g.stop()
+def gateway_inference(gateway: harness.Gateway) -> harness.Gateway:
+    return gateway
 
 
 @pytest.fixture

@@ -191,14 +191,17 @@ class Mock:
         self.process.stop()
 
 
-def gateway_config(mock_url: str, *, with_inference: bool) -> dict[str, Any]:
-    """The suites' gateway config: one upstream of each kind on the same mock.
-
-    `with_inference` adds the Azure AI Model Inference upstream (`kind: "inference"`) and the
-    `Phi-4` model on it.
-    """
+def gateway_config(mock_url: str) -> dict[str, Any]:
+    """The suites' gateway config: one upstream of each kind on the same mock, the Azure AI
+    Model Inference one (`kind: "inference"`, at the mock's `/models`) serving `Phi-4`."""
     upstreams: list[dict[str, Any]] = [
         {"name": "azure", "baseUrl": mock_url, "kind": "azure", "apiVersion": "2024-10-21"},
+        {
+            "name": "foundry",
+            "baseUrl": f"{mock_url}/models",
+            "kind": "inference",
+            "apiVersion": "2025-04-01",
+        },
         {
             "name": "azure-v1",
             "baseUrl": mock_url,
@@ -218,19 +221,9 @@ def gateway_config(mock_url: str, *, with_inference: bool) -> dict[str, Any]:
         {"id": "text-embedding-3-small", "upstream": "azure"},
         {"id": "dall-e-3", "upstream": "azure"},
         {"id": "gpt-35-turbo-instruct", "upstream": "azure"},
+        {"id": "Phi-4", "upstream": "foundry"},
         {"id": "llama", "upstream": "engine", "targetModel": "meta-llama/Llama-3.1-8B-Instruct"},
     ]
-    if with_inference:
-        upstreams.insert(
-            2,
-            {
-                "name": "foundry",
-                "baseUrl": f"{mock_url}/models",
-                "kind": "inference",
-                "apiVersion": "2025-04-01",
-            },
-        )
-        models.insert(5, {"id": "Phi-4", "upstream": "foundry"})
     return {
         "server": {
             "host": "127.0.0.1",
