@@ -1,6 +1,8 @@
 //! Listener, router and shutdown.
 //!
-//! The router, outermost first:
+//! The CORS layer ([`crate::policy::cors`], `server.cors`) wraps the whole router, so it answers
+//! browsers' preflights before routing (a route would answer 405); it never allows an origin on
+//! `/admin` or `/healthz`. The router, outermost first:
 //! 1. `/healthz` — no auth, no state; for load balancers and Caddy's health checks.
 //! 2. The client dialects; each handler authenticates the client and runs the shared pipeline
 //!    ([`crate::proxy`]):
@@ -32,12 +34,13 @@ use tokio::net::TcpListener;
 
 use crate::error::GatewayError;
 use crate::state::AppState;
-use crate::{admin, inbound};
+use crate::{admin, inbound, policy};
 
 /// How long in-flight requests (streams included) get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 pub fn router(app: Arc<AppState>) -> Router {
+    let cors = policy::cors::layer(Arc::clone(&app));
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .merge(inbound::openai::router())
@@ -46,6 +49,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .merge(admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(cors)
         .with_state(app)
 }
 

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use super::schema::{
-    ApiKeyConfig, AuthConfig, AuthMode, Config, DEFAULT_API_VERSION, KeyStatus, ModelConfig,
-    ModelFallbackConfig, ServerConfig, UpstreamConfig, UpstreamKind,
+    ApiKeyConfig, AuthConfig, AuthMode, Config, CorsConfig, DEFAULT_API_VERSION, KeyStatus,
+    ModelConfig, ModelFallbackConfig, ServerConfig, UpstreamConfig, UpstreamKind,
 };
 use super::validate::validate;
 use super::{Problem, Severity};
@@ -54,6 +54,15 @@ pub(super) fn apply_overrides(
     }
     if let Some(v) = int("GATEWAY_WORKERS", 0, 1024).and_then(|v| v.try_into().ok()) {
         server.workers = v;
+    }
+    if let Some(v) = var(env, "CORS_ALLOWED_ORIGINS") {
+        let allowed_origins = v
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect();
+        server.cors = Some(CorsConfig { allowed_origins });
     }
     let up = &mut server.upstream;
     let timeouts = [

@@ -67,6 +67,27 @@ pub struct ServerConfig {
     /// Seed image-compression settings; kept and validated so seed files load.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_compression: Option<ImageCompressionConfig>,
+    /// Cross-origin access for browser clients; absent, no CORS headers are sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors: Option<CorsConfig>,
+}
+
+/// Which browser origins may call the API routes (not the admin API).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CorsConfig {
+    /// `*`, or exact origins such as `https://chat.example.com` (scheme, host, optional port).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl CorsConfig {
+    /// Whether a request's `Origin` may read the response.
+    pub fn allows(&self, origin: &[u8]) -> bool {
+        self.allowed_origins
+            .iter()
+            .any(|o| o == "*" || o.as_bytes().eq_ignore_ascii_case(origin))
+    }
 }
 
 impl Default for ServerConfig {
@@ -81,6 +102,7 @@ impl Default for ServerConfig {
             upstream: UpstreamPolicyConfig::default(),
             caddy: None,
             image_compression: None,
+            cors: None,
         }
     }
 }

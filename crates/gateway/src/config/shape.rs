@@ -67,6 +67,7 @@ const F64: Shape = Shape::Leaf(leaf::<f64>);
 const STATUSES: Shape = Shape::Leaf(leaf::<Vec<u16>>);
 const ROUTES: Shape = Shape::Leaf(leaf::<BTreeMap<String, String>>);
 const NULLABLE_STRING: Shape = Shape::Leaf(leaf::<Option<String>>);
+const STRING_LIST: Shape = Shape::Leaf(leaf::<Vec<String>>);
 
 /// The root of the configuration file.
 pub(super) const ROOT: Shape = Shape::Object(&[
@@ -94,7 +95,10 @@ const SERVER: &[Field] = &[
         "imageCompression",
         Shape::Nullable(&Shape::Object(IMAGE_COMPRESSION)),
     ),
+    opt("cors", Shape::Nullable(&Shape::Object(CORS))),
 ];
+
+const CORS: &[Field] = &[opt("allowedOrigins", STRING_LIST)];
 
 const ADMIN_AUTH: &[Field] = &[
     opt("enabled", BOOL),

@@ -9,6 +9,24 @@ use super::schema::{
 use super::shape::join_key;
 use super::{Problem, Severity};
 
+/// Why `origin` cannot match a browser's `Origin` header: it is `*` or `scheme://host[:port]`
+/// exactly, with no path and no trailing slash.
+fn origin_problem(origin: &str) -> Option<&'static str> {
+    if origin == "*" {
+        return None;
+    }
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return Some("must be \"*\" or an origin such as \"https://chat.example.com\"");
+    };
+    if !matches!(scheme, "http" | "https") || rest.is_empty() {
+        return Some("must start with http:// or https:// and name a host");
+    }
+    if rest.contains(['/', '?', '#', ' ']) {
+        return Some("an origin has no path, query or trailing slash");
+    }
+    None
+}
+
 /// Every semantic problem of `cfg`, errors and warnings, in file order.
 pub fn validate(cfg: &Config) -> Vec<Problem> {
     let mut v = Validator::default();
@@ -81,6 +99,13 @@ impl Validator {
         self.positive("$.server.bodyLimit", s.body_limit);
         if s.workers > 1024 {
             self.error("$.server.workers", "must be at most 1024 (0 = one per CPU)");
+        }
+        if let Some(cors) = &s.cors {
+            for (i, origin) in cors.allowed_origins.iter().enumerate() {
+                if let Some(message) = origin_problem(origin) {
+                    self.error(format!("$.server.cors.allowedOrigins[{i}]"), message);
+                }
+            }
         }
 
         let admin = &s.admin_auth;

@@ -13,6 +13,7 @@ mod common;
 mod auth;
 mod azure_inbound;
 mod cli;
+mod cors;
 mod dialects;
 mod env_mode;
 mod errors;

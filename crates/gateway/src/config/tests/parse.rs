@@ -142,6 +142,9 @@ fn full_config() -> Config {
     let mut cfg = valid();
     cfg.server.caddy = Some(CaddyConfig::default());
     cfg.server.image_compression = Some(ImageCompressionConfig::default());
+    cfg.server.cors = Some(CorsConfig {
+        allowed_origins: vec!["*".to_owned()],
+    });
     cfg.auth = auth.clone();
     cfg.upstreams[0]
         .routes

@@ -40,6 +40,27 @@ fn server_host_body_limit_and_timeouts() {
     only(|c| c.server.host = " ".to_owned(), Error, "$.server.host");
     only(|c| c.server.body_limit = 0, Error, "$.server.bodyLimit");
     only(|c| c.server.workers = 1025, Error, "$.server.workers");
+    for bad in [
+        "chat.example.com",
+        "https://chat.example.com/",
+        "ftp://x",
+        "https://",
+    ] {
+        only(
+            |c| {
+                c.server.cors = Some(CorsConfig {
+                    allowed_origins: vec!["*".to_owned(), bad.to_owned()],
+                });
+            },
+            Error,
+            "$.server.cors.allowedOrigins[1]",
+        );
+    }
+    clean(|c| {
+        c.server.cors = Some(CorsConfig {
+            allowed_origins: vec!["https://a.example:8443".to_owned(), "*".to_owned()],
+        });
+    });
     let u = "$.server.upstream";
     only(
         |c| c.server.upstream.connect_timeout_ms = 0,
