@@ -18,5 +18,6 @@ mod env_mode;
 mod errors;
 mod failover;
 mod inference_inbound;
+mod realtime;
 mod streaming;
 mod usage;
