@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use crate::error::GatewayError;
 
-/// A JSON operation the gateway forwards, named by its OpenAI route key.
+/// An operation the gateway forwards, named by its OpenAI route key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
     ChatCompletions,
@@ -19,10 +19,23 @@ pub enum Operation {
     Embeddings,
     Responses,
     ImagesGenerations,
+    /// The Realtime API: a WebSocket session, not a JSON request ([`crate::inbound::realtime`]).
+    Realtime,
 }
 
 impl Operation {
-    pub const ALL: [Self; 5] = [
+    /// Every operation: the model table resolves a path for each (route overrides included).
+    pub const ALL: [Self; 6] = [
+        Self::ChatCompletions,
+        Self::Completions,
+        Self::Embeddings,
+        Self::Responses,
+        Self::ImagesGenerations,
+        Self::Realtime,
+    ];
+
+    /// The operations a client POSTs as JSON: the dialects register one route per entry.
+    pub const JSON: [Self; 5] = [
         Self::ChatCompletions,
         Self::Completions,
         Self::Embeddings,
@@ -38,6 +51,7 @@ impl Operation {
             Self::Embeddings => "embeddings",
             Self::Responses => "responses",
             Self::ImagesGenerations => "images/generations",
+            Self::Realtime => "realtime",
         }
     }
 
@@ -45,10 +59,10 @@ impl Operation {
         Self::ALL.into_iter().find(|op| op.route_key() == key)
     }
 
-    /// Azure's legacy API puts these under `/deployments/{deployment}/`; the rest (responses)
-    /// live at `/openai/{op}` with the deployment in the body.
+    /// Azure's legacy API puts these under `/deployments/{deployment}/`; the rest live at
+    /// `/openai/{op}` with the deployment in the body (responses) or the query (realtime).
     pub fn is_deployment_scoped(self) -> bool {
-        !matches!(self, Self::Responses)
+        !matches!(self, Self::Responses | Self::Realtime)
     }
 }
 

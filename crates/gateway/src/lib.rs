@@ -5,17 +5,22 @@
 //! - [`listen`]: `serve`'s thread-per-core runner: a SO_REUSEPORT socket per worker.
 //! - [`worker`]: one event loop per thread; which worker a thread is, for per-worker clients.
 //! - [`state`]: the per-request snapshot (`Runtime`): config, model table, upstream clients.
-//! - [`inbound`]: client-facing dialects; each turns HTTP into a [`call::Call`].
+//! - [`inbound`]: client-facing dialects; each turns HTTP into a [`call::Call`] (the realtime
+//!   routes instead open an upstream WebSocket and answer the upgrade).
 //! - [`call`]: one client request, dialect-neutral: operation, model alias, body, stream flag.
 //! - [`policy`]: client-key authentication.
 //! - [`proxy`]: the forwarding pipeline every dialect shares: key, body, route, send, respond.
 //! - [`route`]: model alias → deployment target and upstream URL; pools of deployments
 //!   (priority tiers, balancing strategies) and each deployment's health (cooldowns, breaker).
 //! - [`upstream`]: upstream dialects (URL and body rewrite), credentials, the pooled client,
-//!   the send/retry loop, the failover loop for pools, retry-after parsing and header hygiene.
-//! - [`stream`]: the side scanner that finds usage and error events in JSON and SSE bodies.
+//!   the send/retry loop, the failover loop for pools, retry-after parsing and header hygiene;
+//!   the WebSocket handshake and realtime session opening.
+//! - [`stream`]: the side scanner that finds usage and error events in JSON and SSE bodies (and
+//!   the realtime `response.done` reader).
 //! - [`body`]: the response body wrapper: forwards frames, enforces idle/total timeouts, feeds
 //!   the scanner and records the outcome when the body ends or the client goes away.
+//! - [`relay`]: the realtime WebSocket relay: frames both ways, close codes, usage from
+//!   `response.done`; [`drain`] closes such sessions on shutdown (they outlive hyper's view).
 //! - [`telemetry`]: per-model usage counters.
 //! - [`admin`]: the admin API behind HTTP Basic auth (stats, pooled deployments' health).
 //! - [`config`]: schema, loading (file, env, env-only), validation.
@@ -27,11 +32,13 @@ pub mod body;
 pub mod call;
 pub mod config;
 pub mod demo;
+pub mod drain;
 pub mod error;
 pub mod inbound;
 pub mod listen;
 pub mod policy;
 pub mod proxy;
+pub mod relay;
 pub mod route;
 pub mod server;
 pub mod state;

@@ -28,7 +28,7 @@ const X_REQUEST_ID: &str = "x-request-id";
 
 /// The client's `x-request-id` when it is a sane token, else a fresh one; it travels upstream
 /// so both sides' logs correlate.
-fn request_id(headers: &HeaderMap) -> HeaderValue {
+pub(crate) fn request_id(headers: &HeaderMap) -> HeaderValue {
     headers
         .get(X_REQUEST_ID)
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.to_str().is_ok())

@@ -10,12 +10,16 @@
 //!    - `/openai/deployments/*`, `/openai/responses`, `/openai/v1/*` — Azure OpenAI
 //!      ([`crate::inbound::azure`]);
 //!    - `/chat/completions`, `/embeddings`, `/info`, also under `/models` — Azure AI Model
-//!      Inference ([`crate::inbound::inference`]).
+//!      Inference ([`crate::inbound::inference`]);
+//!    - `GET /v1/realtime`, `/openai/v1/realtime`, `/openai/realtime` — the Realtime API over
+//!      WebSocket ([`crate::inbound::realtime`]).
 //! 3. `/admin/api/*` — Basic-auth admin API ([`crate::admin`]).
 //! 4. Fallbacks — unknown paths and wrong methods get OpenAI-shaped 404/405 errors.
 //!
 //! There is deliberately no buffering or body-limit layer: the pipeline reads request bodies
 //! itself (to answer 413 in OpenAI's shape) and never buffers responses.
+//! Shutdown: hyper drains HTTP connections; realtime sessions, which left hyper when they were
+//! upgraded, are told to close and waited for through [`crate::drain`], within the same grace.
 //! Accepted sockets get TCP_NODELAY (axum's `serve` leaves it off; a Nagle stall costs ~40 ms).
 
 use std::future::Future;
@@ -32,6 +36,7 @@ use http::Method;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use crate::drain::{self, Drain};
 use crate::error::GatewayError;
 use crate::state::AppState;
 use crate::{admin, inbound, policy};
@@ -39,13 +44,15 @@ use crate::{admin, inbound, policy};
 /// How long in-flight requests (streams included) get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-pub fn router(app: Arc<AppState>) -> Router {
+/// The whole router; `drain` tracks the realtime sessions it opens.
+pub fn router(app: Arc<AppState>, drain: Drain) -> Router {
     let cors = policy::cors::layer(Arc::clone(&app));
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .merge(inbound::openai::router())
         .merge(inbound::azure::router())
         .merge(inbound::inference::router())
+        .merge(inbound::realtime::router(drain))
         .merge(admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -74,23 +81,31 @@ pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
     TcpListener::bind((host, port)).await
 }
 
-/// Serves until `shutdown` resolves, then drains for at most [`SHUTDOWN_GRACE`].
+/// Serves until `shutdown` resolves, then drains for at most [`SHUTDOWN_GRACE`]: HTTP
+/// connections through hyper, realtime sessions through [`crate::drain`].
 pub async fn serve(
     listener: TcpListener,
     app: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+    let (sessions_drain, closer, mut sessions) = drain::channel();
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
-    let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = drain_tx.send(());
-    });
-    let server = server.into_future();
+    let server =
+        axum::serve(listener, router(app, sessions_drain)).with_graceful_shutdown(async move {
+            shutdown.await;
+            closer.close();
+            let _ = drain_tx.send(());
+        });
+    let server = async move {
+        let result = server.await;
+        sessions.idle().await;
+        result
+    };
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result,

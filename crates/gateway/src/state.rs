@@ -50,6 +50,9 @@ pub struct Runtime {
     pub admin: Option<AdminCredentials>,
     /// When this runtime was built (Unix seconds): the `created` of `/v1/models` entries.
     pub created: u64,
+    /// TLS for realtime WebSocket upstreams: the pooled clients' roots, ALPN `http/1.1` (a
+    /// WebSocket handshake is an HTTP/1.1 upgrade).
+    pub ws_tls: Arc<rustls::ClientConfig>,
 }
 
 fn ms(v: u64) -> Duration {
@@ -98,6 +101,8 @@ impl Runtime {
             breaker_open: ms(up.breaker_open_ms),
         };
         let models = ModelTable::build(&config.models, &upstreams, fallback, stats, health)?;
+        let mut ws_tls = (*tls).clone();
+        ws_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let policy = UpstreamPolicy {
             first_byte: ms(up.first_byte_timeout_ms),
             idle: ms(up.idle_timeout_ms),
@@ -120,6 +125,7 @@ impl Runtime {
             body_limit: server.body_limit,
             admin: admin_credentials(&server.admin_auth),
             created,
+            ws_tls: Arc::new(ws_tls),
             config,
         })
     }

@@ -9,7 +9,7 @@ use http::StatusCode;
 use serde::Serialize;
 
 use crate::errors;
-use crate::record::RecordedRequest;
+use crate::record::{RecordedRequest, WsFrame};
 use crate::state::Shared;
 
 /// One record as JSON; headers become an object (repeated names joined by ", ")
@@ -24,6 +24,43 @@ struct RecordView<'a> {
     deployment: Option<&'a str>,
     peer: Option<String>,
     outcome: &'static str,
+    /// A realtime session's client messages.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    frames: Vec<FrameView>,
+}
+
+/// One realtime message as JSON: `{"text": …}`, `{"binary": <bytes, lossy UTF-8>}`,
+/// `{"ping": …}`, `{"pong": …}` or `{"close": {"code", "reason"} | null}`.
+#[derive(Serialize)]
+#[serde(rename_all = "lowercase")]
+enum FrameView {
+    Text(String),
+    Binary(String),
+    Ping(String),
+    Pong(String),
+    Close(Option<CloseView>),
+}
+
+#[derive(Serialize)]
+struct CloseView {
+    code: u16,
+    reason: String,
+}
+
+impl From<&WsFrame> for FrameView {
+    fn from(f: &WsFrame) -> Self {
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match f {
+            WsFrame::Text(t) => Self::Text(t.clone()),
+            WsFrame::Binary(b) => Self::Binary(lossy(b)),
+            WsFrame::Ping(b) => Self::Ping(lossy(b)),
+            WsFrame::Pong(b) => Self::Pong(lossy(b)),
+            WsFrame::Close(c) => Self::Close(c.as_ref().map(|(code, reason)| CloseView {
+                code: *code,
+                reason: reason.clone(),
+            })),
+        }
+    }
 }
 
 impl<'a> From<&'a RecordedRequest> for RecordView<'a> {
@@ -48,6 +85,7 @@ impl<'a> From<&'a RecordedRequest> for RecordView<'a> {
             deployment: r.deployment.as_deref(),
             peer: r.peer.map(|p| p.to_string()),
             outcome: r.outcome.as_str(),
+            frames: r.frames.iter().map(FrameView::from).collect(),
         }
     }
 }

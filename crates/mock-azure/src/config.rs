@@ -58,6 +58,9 @@ pub struct Behavior {
     pub content_events: Option<usize>,
     /// Token counts to report (default [`MockUsage::default`]).
     pub usage: Option<MockUsage>,
+    /// Realtime: close the session with this code (reason `"x-mock-close"`) right after
+    /// `session.created`.
+    pub close_code: Option<u16>,
 }
 
 /// Token counts reported in `usage`; `total = prompt + completion`.

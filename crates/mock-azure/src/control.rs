@@ -17,6 +17,7 @@ pub const EVENT_DELAY_MS: &str = "x-mock-event-delay-ms";
 pub const CUT_AFTER: &str = "x-mock-cut-after";
 pub const EVENTS: &str = "x-mock-events";
 pub const USAGE: &str = "x-mock-usage";
+pub const CLOSE: &str = "x-mock-close";
 
 /// `base` with every present `x-mock-*` header applied; the error names the bad header.
 pub(crate) fn apply(mut base: Behavior, headers: &HeaderMap) -> Result<Behavior, String> {
@@ -57,6 +58,15 @@ pub(crate) fn apply(mut base: Behavior, headers: &HeaderMap) -> Result<Behavior,
     }
     if let Some(raw) = text(headers, USAGE)? {
         base.usage = Some(usage(raw)?);
+    }
+    if let Some(code) = parsed::<u16>(headers, CLOSE)? {
+        // What a peer may send: 1000–1003, 1007–1014 and the application range.
+        if !matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999) {
+            return Err(format!(
+                "{CLOSE}: {code} is not a close code a peer may send"
+            ));
+        }
+        base.close_code = Some(code);
     }
     Ok(base)
 }
@@ -143,7 +153,9 @@ mod tests {
         let mut h = with(STATUS, "429");
         h.insert(USAGE, HeaderValue::from_static("1, 2,3,4"));
         h.insert(CONTENT_FILTER, HeaderValue::from_static("true"));
+        h.insert(CLOSE, HeaderValue::from_static("4000"));
         let b = apply(base, &h).unwrap();
+        assert_eq!(b.close_code, Some(4000));
         assert_eq!(b.status, Some(429));
         assert_eq!(b.event_delay_ms, 9);
         assert!(b.content_filter);
@@ -180,6 +192,8 @@ mod tests {
             (RETRY_AFTER_DATE, "1"),
             (USAGE, "1,2,3"),
             (USAGE, "1,2,3,x"),
+            (CLOSE, "1006"),
+            (CLOSE, "70000"),
         ] {
             let err = apply(Behavior::default(), &with(name, value)).unwrap_err();
             assert!(err.starts_with(name), "{err}");

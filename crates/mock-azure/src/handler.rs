@@ -28,7 +28,7 @@ use crate::{
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// `api-version` values the v1 face tolerates.
-const V1_VERSIONS: [&str; 3] = ["v1", "preview", "latest"];
+pub(crate) const V1_VERSIONS: [&str; 3] = ["v1", "preview", "latest"];
 
 const APIM_REQUEST_ID: HeaderName = HeaderName::from_static("apim-request-id");
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -104,6 +104,7 @@ async fn exchange(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> Response 
                 .map(|c| c.0),
             at: std::time::Instant::now(),
             outcome: Outcome::InProgress,
+            frames: Vec::new(),
         })
     } else {
         Tracker::default()
@@ -221,8 +222,8 @@ pub(crate) fn success(
         Op::Responses => Ok(responses::json(usage, pieces)),
         Op::Embeddings => embeddings::reply(body, usage, reply.model.unwrap_or(EMBEDDINGS_MODEL)),
         Op::Images => images::reply(body),
-        // Metadata, answered by the inference face before it gets here.
-        Op::Info => return errors::resource_not_found(),
+        // Metadata (the inference face) and the realtime handshake (`realtime`) never get here.
+        Op::Info | Op::Realtime => return errors::resource_not_found(),
     };
     let json = match json {
         Ok(json) => json,
@@ -241,7 +242,7 @@ pub(crate) fn success(
 }
 
 /// Headers Azure puts on every answer, plus the rate-limit ones on success.
-fn decorate(headers: &mut HeaderMap, request: &HeaderMap, success: bool) {
+pub(crate) fn decorate(headers: &mut HeaderMap, request: &HeaderMap, success: bool) {
     let apim = HeaderValue::try_from(ids::uuid()).unwrap_or(HeaderValue::from_static("0"));
     let request_id = request
         .get(X_REQUEST_ID)

@@ -8,7 +8,10 @@
 //! - engine `/v1/…`, an OpenAI-compatible server (`api-version` ignored);
 //! - model inference `/models/{chat/completions,embeddings,info}` and the same without
 //!   `/models` (`api-version` 2025-04-01 or 2024-05-01-preview, `extra-parameters`,
-//!   `azureml-model-deployment`, its own 422/400/429 shapes).
+//!   `azureml-model-deployment`, its own 422/400/429 shapes);
+//! - realtime, a WebSocket on `/openai/realtime?api-version&deployment`,
+//!   `/openai/v1/realtime?model` and `/v1/realtime?model` (WIRE-FACTS A3) that speaks enough
+//!   of the event protocol for relay tests.
 //!
 //! Module map:
 //! - [`config`]: [`MockConfig`], per-deployment [`Behavior`], [`MockUsage`].
@@ -17,11 +20,12 @@
 //! - `handler`: the data-plane pipeline (record → route → auth → validate → answer).
 //! - `route`, `auth`: path families (legacy, `/openai/v1`, `/v1`, model inference) and key check.
 //! - `inference`: the model inference face's gates, deployment choice, `/info` and error bodies.
+//! - `realtime`: the WebSocket handshake (checked like any request) and the session's events.
 //! - `errors`: Azure's error bodies (401, 404, 429, 5xx, content filter).
 //! - `chat`, `completions`, `responses`, `embeddings`, `images`: success bodies.
 //! - `fragments`: pre-serialised JSON shared by the body builders.
 //! - `body`: SSE bodies (one frame per event, delays, cuts) and outcome tracking.
-//! - [`record`]: the request log, [`RecordedRequest`], [`Outcome`].
+//! - [`record`]: the request log, [`RecordedRequest`], [`Outcome`], realtime [`WsFrame`]s.
 //! - `admin`: `/__mock/requests` and `/__mock/health` over HTTP.
 //! - `state`, `ids`: shared state; cheap request and object ids.
 
@@ -39,6 +43,7 @@ mod handler;
 mod ids;
 mod images;
 mod inference;
+mod realtime;
 pub mod record;
 mod responses;
 mod route;
@@ -46,5 +51,5 @@ mod server;
 mod state;
 
 pub use config::{Behavior, MockConfig, MockUsage};
-pub use record::{Outcome, RecordedRequest};
+pub use record::{Outcome, RecordedRequest, WsFrame};
 pub use server::MockServer;

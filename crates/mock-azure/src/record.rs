@@ -33,6 +33,33 @@ impl Outcome {
     }
 }
 
+/// One WebSocket message the mock received on a realtime session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WsFrame {
+    Text(String),
+    Binary(Bytes),
+    Ping(Bytes),
+    Pong(Bytes),
+    /// A close frame: its code and reason, if it had them.
+    Close(Option<(u16, String)>),
+}
+
+impl WsFrame {
+    /// The text, for a text frame.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The event's `type`, for a text frame holding a JSON event.
+    pub fn event_type(&self) -> Option<String> {
+        let value: serde_json::Value = serde_json::from_str(self.text()?).ok()?;
+        value.get("type")?.as_str().map(str::to_owned)
+    }
+}
+
 /// One data-plane request exactly as it arrived.
 #[derive(Clone, Debug)]
 pub struct RecordedRequest {
@@ -53,6 +80,8 @@ pub struct RecordedRequest {
     pub at: std::time::Instant,
     /// Snapshot taken when the log was read.
     pub outcome: Outcome,
+    /// A realtime session's messages from the client, in order (empty for HTTP requests).
+    pub frames: Vec<WsFrame>,
 }
 
 impl RecordedRequest {
@@ -112,6 +141,20 @@ impl Recorder {
         self.changed.notify_waiters();
     }
 
+    fn frame(&self, seq: u64, frame: WsFrame) {
+        {
+            let mut log = self.lock();
+            let Some(index) = seq.checked_sub(log.base) else {
+                return;
+            };
+            match log.entries.get_mut(index as usize) {
+                Some(entry) => entry.frames.push(frame),
+                None => return,
+            }
+        }
+        self.changed.notify_waiters();
+    }
+
     pub(crate) fn snapshot(&self) -> Vec<RecordedRequest> {
         self.lock().entries.clone()
     }
@@ -156,6 +199,13 @@ impl Tracker {
     pub(crate) fn finish(&self, outcome: Outcome) {
         if let Some((recorder, seq)) = &self.0 {
             recorder.finish(*seq, outcome);
+        }
+    }
+
+    /// Appends a message received on the exchange's WebSocket.
+    pub(crate) fn frame(&self, frame: WsFrame) {
+        if let Some((recorder, seq)) = &self.0 {
+            recorder.frame(*seq, frame);
         }
     }
 

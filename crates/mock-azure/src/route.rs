@@ -12,6 +12,8 @@ pub(crate) enum Op {
     Responses,
     /// `GET /info`, only on the model inference face.
     Info,
+    /// The realtime WebSocket handshake (`GET …/realtime`), served by `realtime`, not here.
+    Realtime,
 }
 
 impl Op {
@@ -35,13 +37,15 @@ impl Op {
             Self::Images => "ImageGenerations_Create",
             Self::Responses => "Responses_Create",
             Self::Info => "GetModelInfo",
+            // No documented id; the message names the API.
+            Self::Realtime => "Realtime",
         }
     }
 
     /// The only method the operation answers; any other is "Resource not found".
     pub(crate) fn method(self) -> Method {
         match self {
-            Self::Info => Method::GET,
+            Self::Info | Self::Realtime => Method::GET,
             _ => Method::POST,
         }
     }

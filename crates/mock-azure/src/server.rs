@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -13,8 +13,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Behavior, MockConfig};
 use crate::record::{Outcome, RecordedRequest};
+use crate::route::Face;
 use crate::state::Shared;
-use crate::{admin, handler};
+use crate::{admin, handler, realtime};
 
 /// A running mock. Dropping it (or [`shutdown`](Self::shutdown)) stops accepting,
 /// closes idle keep-alive connections and lets in-flight answers finish.
@@ -95,6 +96,16 @@ impl MockServer {
         found.unwrap_or_else(|| recorder.snapshot())
     }
 
+    /// Waits until `check` finds what it looks for in the log (re-checked on every change:
+    /// a new request, an outcome, a realtime frame), or `timeout` passes.
+    pub async fn wait_for<T>(
+        &self,
+        timeout: Duration,
+        check: impl Fn(&[RecordedRequest]) -> Option<T>,
+    ) -> Option<T> {
+        self.shared.recorder.wait_for(timeout, check).await
+    }
+
     /// Waits until request `index` has ended; `InProgress` if it did not
     /// (or was never recorded) within `timeout`.
     pub async fn wait_for_outcome(&self, index: usize, timeout: Duration) -> Outcome {
@@ -126,9 +137,14 @@ impl Drop for MockServer {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
+    let realtime =
+        |face: Face| any(move |state, ws, parts| realtime::handshake(state, face, ws, parts));
     Router::new()
         .route("/__mock/requests", get(admin::list).delete(admin::clear))
         .route("/__mock/health", get(admin::health))
+        .route("/openai/realtime", realtime(Face::Legacy))
+        .route("/openai/v1/realtime", realtime(Face::V1))
+        .route("/v1/realtime", realtime(Face::Engine))
         .fallback(handler::data_plane)
         .with_state(shared)
 }

@@ -16,6 +16,7 @@ pub const ROUTE_OPERATIONS: &[&str] = &[
     "embeddings",
     "responses",
     "images/generations",
+    "realtime",
 ];
 
 /// The whole configuration file.

@@ -40,7 +40,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/openai/models", get(legacy_models))
         .route("/openai/v1/models", get(list_models))
         .route("/openai/v1/models/{id}", get(get_model));
-    for op in Operation::ALL {
+    for op in Operation::JSON {
         let key = op.route_key();
         router = router.route(
             &format!("/openai/v1/{key}"),
@@ -62,7 +62,7 @@ pub fn router() -> Router<Arc<AppState>> {
 
 /// The legacy routes' `api-version`: required, and a plain token (dates, `-preview`), since it
 /// is passed on upstream.
-fn dated_version(query: Option<&str>) -> Result<ClientApiVersion, GatewayError> {
+pub(crate) fn dated_version(query: Option<&str>) -> Result<ClientApiVersion, GatewayError> {
     match query_param(query, "api-version") {
         Some(v)
             if !v.is_empty()

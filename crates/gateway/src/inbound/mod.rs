@@ -3,6 +3,7 @@
 pub mod azure;
 pub mod inference;
 pub mod openai;
+pub mod realtime;
 pub mod shapes;
 
 /// The raw (undecoded) value of query parameter `name`; `Some("")` for a bare `name`.

@@ -71,7 +71,15 @@ impl ClientKeys {
     }
 
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<ClientIdentity, GatewayError> {
-        let key = presented_key(headers).ok_or(GatewayError::MissingApiKey)?;
+        self.authenticate_key(presented_key(headers))
+    }
+
+    /// Checks a key found elsewhere than the headers (the realtime routes also take one from
+    /// the query or a WebSocket subprotocol); `None` is a missing key.
+    pub fn authenticate_key(&self, key: Option<&str>) -> Result<ClientIdentity, GatewayError> {
+        let key = key
+            .filter(|k| !k.is_empty())
+            .ok_or(GatewayError::MissingApiKey)?;
         if self.passthrough {
             return Ok(ClientIdentity::Passthrough(key.to_owned()));
         }

@@ -326,7 +326,7 @@ impl ModelTable {
 
 /// A target on a throwaway upstream, for unit tests of the balancer.
 #[cfg(test)]
-pub(super) fn test_target(deployment: &str) -> Target {
+pub(crate) fn test_target(deployment: &str) -> Target {
     use crate::config::UpstreamConfig;
     use crate::upstream::client::{self, ClientSettings};
     let cfg = UpstreamConfig {

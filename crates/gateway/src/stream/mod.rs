@@ -3,6 +3,7 @@
 //! error events and completion, so nothing proportional to the body is retained.
 
 mod json_tail;
+pub mod realtime;
 mod sse;
 mod usage;
 mod usage_scan;

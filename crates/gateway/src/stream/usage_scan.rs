@@ -35,7 +35,10 @@ pub(super) fn read(text: &[u8]) -> Option<RawUsage> {
             b"total_tokens" => &mut u.total_tokens,
             b"cached_tokens" => &mut u.cached_tokens,
             b"prompt_tokens_details" => return r.detail(b"cached_tokens", &mut u.prompt_cached),
-            b"input_tokens_details" => return r.detail(b"cached_tokens", &mut u.input_cached),
+            // The Realtime API's `response.done` spells it without the plural `s`.
+            b"input_tokens_details" | b"input_token_details" => {
+                return r.detail(b"cached_tokens", &mut u.input_cached);
+            }
             b"completion_tokens_details" => {
                 return r.detail(b"reasoning_tokens", &mut u.completion_reasoning);
             }
@@ -190,6 +193,21 @@ mod tests {
         assert_eq!(u.completion_reasoning, Some(448));
         assert_eq!(u.prompt_cached, Some(12));
         assert_eq!(u.cached_tokens, Some(0));
+    }
+
+    #[test]
+    fn reads_realtime_token_details() {
+        let u = read(
+            br#"{"total_tokens":253,"input_tokens":132,"output_tokens":121,
+            "input_token_details":{"text_tokens":119,"audio_tokens":13,"cached_tokens":64,
+            "cached_tokens_details":{"text_tokens":64,"audio_tokens":0}},
+            "output_token_details":{"text_tokens":30,"audio_tokens":91}}"#,
+        )
+        .unwrap();
+        assert_eq!(u.input_tokens, Some(132));
+        assert_eq!(u.output_tokens, Some(121));
+        assert_eq!(u.total_tokens, Some(253));
+        assert_eq!(u.input_cached, Some(64));
     }
 
     #[test]

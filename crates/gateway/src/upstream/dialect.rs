@@ -36,6 +36,9 @@ pub fn default_path(
     api_version: &str,
 ) -> String {
     let key = op.route_key();
+    if op == Operation::Realtime {
+        return realtime_path(kind, deployment);
+    }
     match kind {
         UpstreamKind::Azure if op.is_deployment_scoped() => format!(
             "/openai/deployments/{}/{key}?api-version={}",
@@ -52,6 +55,20 @@ pub fn default_path(
     }
 }
 
+/// Where the Realtime API lives: the deployment is a query parameter, not a path segment.
+///
+/// `azure` goes to the GA v1 surface (`/openai/v1/realtime?model=`), which serves every realtime
+/// model without an api-version; only a client that itself chose a dated version is kept on the
+/// preview surface ([`client_version_path`]). Model Inference has no realtime API, so an
+/// `inference` upstream gets the OpenAI form, which it answers with its own 404.
+fn realtime_path(kind: UpstreamKind, deployment: &str) -> String {
+    let model = encode_component(deployment);
+    match kind {
+        UpstreamKind::Azure | UpstreamKind::AzureV1 => format!("/openai/v1/realtime?model={model}"),
+        UpstreamKind::Openai | UpstreamKind::Inference => format!("/v1/realtime?model={model}"),
+    }
+}
+
 /// The kind's default path with the api-version an Azure-style client chose, when it belongs to
 /// the upstream's family; `None` keeps the configured one.
 ///
@@ -65,6 +82,13 @@ pub fn client_version_path(
     version: &ClientApiVersion,
 ) -> Option<String> {
     match (kind, version) {
+        (UpstreamKind::Azure, ClientApiVersion::Azure(v)) if op == Operation::Realtime => {
+            Some(format!(
+                "/openai/realtime?api-version={}&deployment={}",
+                encode_component(v),
+                encode_component(deployment)
+            ))
+        }
         (UpstreamKind::Azure, ClientApiVersion::Azure(v)) if !op.is_deployment_scoped() => {
             Some(format!(
                 "/openai/{}?api-version={}",
@@ -202,6 +226,32 @@ mod tests {
                 "d",
                 &inference
             ),
+            None
+        );
+    }
+
+    #[test]
+    fn realtime_paths_put_the_deployment_in_the_query() {
+        let op = Operation::Realtime;
+        assert_eq!(
+            default_path(UpstreamKind::Azure, op, "rt dep", "2024-10-21"),
+            "/openai/v1/realtime?model=rt%20dep"
+        );
+        assert_eq!(
+            default_path(UpstreamKind::AzureV1, op, "rt", "x"),
+            "/openai/v1/realtime?model=rt"
+        );
+        assert_eq!(
+            default_path(UpstreamKind::Openai, op, "gpt-realtime", "x"),
+            "/v1/realtime?model=gpt-realtime"
+        );
+        let azure = ClientApiVersion::Azure("2025-04-01-preview".into());
+        assert_eq!(
+            client_version_path(UpstreamKind::Azure, op, "rt", &azure).as_deref(),
+            Some("/openai/realtime?api-version=2025-04-01-preview&deployment=rt")
+        );
+        assert_eq!(
+            client_version_path(UpstreamKind::AzureV1, op, "rt", &azure),
             None
         );
     }

@@ -85,7 +85,7 @@ impl<'a> Outcome<'a> {
 }
 
 /// What becomes of one attempt.
-enum Verdict {
+pub(crate) enum Verdict {
     /// Goes to the client: an answer, or an error no other deployment would change.
     Deliver,
     /// Try elsewhere; `wait_ok` says whether a `maxRetries` pause may follow.
@@ -101,44 +101,71 @@ fn judge(
     ttfb: Duration,
 ) -> Verdict {
     match result {
-        Ok(resp) => {
-            let code = resp.status().as_u16();
-            let fails_over = policy.failover_statuses.contains(&code);
-            if code == StatusCode::TOO_MANY_REQUESTS.as_u16() {
-                lease.throttled(now, retry_after::parse(resp.headers(), SystemTime::now()));
-            } else if fails_over {
-                lease.failed(now, retry_after::parse(resp.headers(), SystemTime::now()));
-            } else {
-                lease.answered(now, ttfb);
-            }
-            if fails_over {
-                let wait_ok = policy.retry_statuses.contains(&code);
-                Verdict::FailOver { wait_ok }
-            } else {
-                Verdict::Deliver
-            }
-        }
-        Err(err) => match err {
-            GatewayError::UpstreamTimeout {
-                phase: Phase::FirstByte,
-                ..
-            } => {
-                lease.failed(now, None);
-                // Never paused and resent: the first deployment may still be generating.
-                Verdict::FailOver { wait_ok: false }
-            }
-            // Credentials this build cannot mint: another upstream may have usable ones.
-            GatewayError::UpstreamAuthUnavailable { .. } => {
-                lease.failed(now, None);
-                Verdict::FailOver { wait_ok: false }
-            }
-            err if err.is_retryable() => {
-                lease.failed(now, None);
-                Verdict::FailOver { wait_ok: true }
-            }
-            _ => Verdict::Deliver,
-        },
+        Ok(resp) => judge_status(policy, resp.status(), resp.headers(), lease, now, ttfb),
+        Err(err) => judge_error(err, lease, now),
     }
+}
+
+/// Judges an upstream answer by its status (the realtime handshake shares these rules).
+pub(crate) fn judge_status(
+    policy: &UpstreamPolicy,
+    status: StatusCode,
+    headers: &HeaderMap,
+    lease: &mut Lease,
+    now: Instant,
+    ttfb: Duration,
+) -> Verdict {
+    let code = status.as_u16();
+    let fails_over = policy.failover_statuses.contains(&code);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        lease.throttled(now, retry_after::parse(headers, SystemTime::now()));
+    } else if fails_over {
+        lease.failed(now, retry_after::parse(headers, SystemTime::now()));
+    } else {
+        lease.answered(now, ttfb);
+    }
+    if fails_over {
+        let wait_ok = policy.retry_statuses.contains(&code);
+        Verdict::FailOver { wait_ok }
+    } else {
+        Verdict::Deliver
+    }
+}
+
+/// Judges an attempt that got no answer.
+pub(crate) fn judge_error(err: &GatewayError, lease: &mut Lease, now: Instant) -> Verdict {
+    match err {
+        GatewayError::UpstreamTimeout {
+            phase: Phase::FirstByte,
+            ..
+        } => {
+            lease.failed(now, None);
+            // Never paused and resent: the first deployment may still be generating.
+            Verdict::FailOver { wait_ok: false }
+        }
+        // Credentials this build cannot mint: another upstream may have usable ones.
+        GatewayError::UpstreamAuthUnavailable { .. } => {
+            lease.failed(now, None);
+            Verdict::FailOver { wait_ok: false }
+        }
+        err if err.is_retryable() => {
+            lease.failed(now, None);
+            Verdict::FailOver { wait_ok: true }
+        }
+        _ => Verdict::Deliver,
+    }
+}
+
+/// The gateway's own answer when every deployment of `model`'s pool is out of rotation.
+pub(crate) fn pool_exhausted(pool: &Pool, model: &str, now: Instant) -> Option<GatewayError> {
+    let exhausted = pool.exhausted(now)?;
+    let model = model.to_owned();
+    let retry_after = exhausted.retry_after;
+    Some(if exhausted.throttled {
+        GatewayError::PoolThrottled { model, retry_after }
+    } else {
+        GatewayError::PoolUnavailable { model, retry_after }
+    })
 }
 
 /// Sends the request to the pool; see the module docs for the rules.
@@ -239,14 +266,8 @@ fn give_up<'a>(
     last: Option<Outcome<'a>>,
     now: Instant,
 ) -> Result<Delivered<'a>, GatewayError> {
-    if let Some(exhausted) = req.pool.exhausted(now) {
-        let model = req.call.model.clone();
-        let retry_after = exhausted.retry_after;
-        return Err(if exhausted.throttled {
-            GatewayError::PoolThrottled { model, retry_after }
-        } else {
-            GatewayError::PoolUnavailable { model, retry_after }
-        });
+    if let Some(err) = pool_exhausted(req.pool, &req.call.model, now) {
+        return Err(err);
     }
     match last {
         Some(outcome) => outcome.deliver(),

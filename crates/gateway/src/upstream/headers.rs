@@ -60,19 +60,27 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(name)
 }
 
-/// The headers to send upstream, before the credential is added.
-pub fn upstream_request(client: &HeaderMap, request_id: &HeaderValue) -> HeaderMap {
-    let mut out = HeaderMap::with_capacity(client.len() + 3);
+/// The client's headers that may travel upstream, plus `extra` spare capacity. `skip` drops
+/// more of them.
+fn forwarded(client: &HeaderMap, extra: usize, skip: impl Fn(&HeaderName) -> bool) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(client.len() + extra);
     let has_connection = client.contains_key(header::CONNECTION);
     for (name, value) in client {
         if is_hop_by_hop(name)
             || NEVER_FORWARDED.contains(name)
+            || skip(name)
             || (has_connection && connection_listed(client, name))
         {
             continue;
         }
         out.append(name.clone(), value.clone());
     }
+    out
+}
+
+/// The headers to send upstream, before the credential is added.
+pub fn upstream_request(client: &HeaderMap, request_id: &HeaderValue) -> HeaderMap {
+    let mut out = forwarded(client, 3, |_| false);
     out.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -81,6 +89,19 @@ pub fn upstream_request(client: &HeaderMap, request_id: &HeaderValue) -> HeaderM
         header::ACCEPT_ENCODING,
         HeaderValue::from_static("identity"),
     );
+    out.insert(HeaderName::from_static("x-request-id"), request_id.clone());
+    out
+}
+
+/// The headers of a WebSocket handshake that may travel upstream, before the credential and
+/// the gateway's own handshake headers are added: as for JSON requests, minus the client's
+/// `Sec-WebSocket-*` (the upstream handshake is the gateway's; its subprotocols carry the
+/// client's key) and `Origin` (a browser's origin means nothing to the upstream, which might
+/// refuse it).
+pub fn upstream_upgrade(client: &HeaderMap, request_id: &HeaderValue) -> HeaderMap {
+    let mut out = forwarded(client, 8, |name| {
+        name == header::ORIGIN || name.as_str().starts_with("sec-websocket-")
+    });
     out.insert(HeaderName::from_static("x-request-id"), request_id.clone());
     out
 }
@@ -154,6 +175,38 @@ mod tests {
         assert_eq!(out["x-mock-status"], "429");
         assert_eq!(out["accept-encoding"], "identity");
         assert_eq!(out["x-request-id"], "req-1");
+    }
+
+    #[test]
+    fn upgrade_headers_drop_the_clients_handshake() {
+        let mut client = HeaderMap::new();
+        for (k, v) in [
+            ("authorization", "Bearer sk-client"),
+            ("api-key", "sk-client"),
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("sec-websocket-version", "13"),
+            (
+                "sec-websocket-protocol",
+                "realtime, openai-insecure-api-key.sk-client",
+            ),
+            ("sec-websocket-extensions", "permessage-deflate"),
+            ("origin", "https://app.example"),
+            ("host", "gw"),
+            ("openai-beta", "realtime=v1"),
+            ("user-agent", "websockets/15"),
+        ] {
+            client.append(k, HeaderValue::from_static(v));
+        }
+        let out = upstream_upgrade(&client, &HeaderValue::from_static("req-2"));
+        let mut names: Vec<&str> = out.keys().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["openai-beta", "user-agent", "x-request-id"]);
+        assert!(
+            out.values()
+                .all(|v| !v.to_str().unwrap().contains("sk-client"))
+        );
     }
 
     #[test]

@@ -5,8 +5,10 @@ pub mod credential;
 pub mod dialect;
 pub mod failover;
 pub mod headers;
+pub mod realtime;
 pub mod retry_after;
 pub mod send;
+pub mod ws;
 
 use std::collections::BTreeMap;
 

@@ -19,5 +19,6 @@ mod env_mode;
 mod errors;
 mod failover;
 mod inference_inbound;
+mod realtime;
 mod streaming;
 mod usage;
