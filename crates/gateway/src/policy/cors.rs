@@ -14,12 +14,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method, Request, Response, header};
 use pin_project_lite::pin_project;
-use tower::{Layer, Service};
+use tower::util::Oneshot;
+use tower::{Layer, Service, ServiceExt};
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer, ExposeHeaders};
 
 use crate::state::AppState;
@@ -66,13 +67,13 @@ fn browser_layer(app: Arc<AppState>) -> CorsLayer {
 /// Wraps the router: browser requests get CORS handling, the rest pass straight through.
 #[derive(Clone)]
 pub struct Cors {
-    browser: CorsLayer,
+    browser: Arc<CorsLayer>,
 }
 
 /// The layer for the whole router.
 pub fn layer(app: Arc<AppState>) -> Cors {
     Cors {
-        browser: browser_layer(app),
+        browser: Arc::new(browser_layer(app)),
     }
 }
 
@@ -81,17 +82,20 @@ impl<S: Clone> Layer<S> for Cors {
 
     fn layer(&self, inner: S) -> OriginGate<S> {
         OriginGate {
-            browser: self.browser.layer(inner.clone()),
             inner,
+            browser: Arc::clone(&self.browser),
         }
     }
 }
 
-/// Sends requests with an `Origin` through the CORS service and the rest to `inner`.
+/// Sends requests with an `Origin` through a CORS service and the rest to `inner`.
+///
+/// axum clones the service for every request, so the gate holds only `inner` and an `Arc`:
+/// the CORS service (whose clone allocates) is built for browser requests alone.
 #[derive(Clone)]
 pub struct OriginGate<S> {
     inner: S,
-    browser: tower_http::cors::Cors<S>,
+    browser: Arc<CorsLayer>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for OriginGate<S>
@@ -101,17 +105,16 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = GateFuture<S::Future, tower_http::cors::ResponseFuture<S::Future>>;
+    type Future = GateFuture<S::Future, Oneshot<tower_http::cors::Cors<S>, Request<ReqBody>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        ready!(self.inner.poll_ready(cx))?;
-        self.browser.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if req.headers().contains_key(header::ORIGIN) {
             GateFuture::Browser {
-                future: self.browser.call(req),
+                future: self.browser.layer(self.inner.clone()).oneshot(req),
             }
         } else {
             GateFuture::Plain {
