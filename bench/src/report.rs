@@ -43,6 +43,11 @@ impl Row {
         }
     }
 
+    /// A latency the gateway adds: the gateway's figure minus the direct one, both shown.
+    pub fn added(scenario: &'static str, metric: &'static str, direct: f64, gateway: f64) -> Self {
+        Self::new(scenario, metric, "µs", gateway - direct).compare(direct, gateway)
+    }
+
     pub fn compare(mut self, direct: f64, gateway: f64) -> Self {
         self.direct = Some(crate::stats::round(direct));
         self.gateway = Some(crate::stats::round(gateway));

@@ -1,8 +1,7 @@
-"""Session fixtures: one mock-azure and the gateways in front of it, stopped at the end.
+"""Session fixtures: one mock-azure and the gateway in front of it, stopped at the end.
 
 `gateway` has an upstream of every kind (azure, azure-v1, openai, and the Azure AI Model
-Inference `inference` kind serving `Phi-4`); `gateway_inference` names the same gateway for the
-tests that need the `inference` upstream.
+Inference `inference` kind serving `Phi-4`).
 """
 
 from __future__ import annotations
@@ -46,10 +45,6 @@ def gateway(mock: harness.Mock) -> Iterator[harness.Gateway]:
     finally:
         g.stop()
 
-
-@pytest.fixture(scope="session")
-def gateway_inference(gateway: harness.Gateway) -> harness.Gateway:
-    return gateway
 
 
 @pytest.fixture

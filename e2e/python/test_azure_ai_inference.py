@@ -59,10 +59,9 @@ def model(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def gw(model: str, request: pytest.FixtureRequest) -> str:
-    """The gateway URL that serves `model` (Phi-4 needs the gateway with the inference upstream)."""
-    fixture = "gateway_inference" if model == "Phi-4" else "gateway"
-    return request.getfixturevalue(fixture).url
+def gw(gateway: harness.Gateway) -> str:
+    """The gateway's URL (it serves both models)."""
+    return gateway.url
 
 
 def chat_client(gw: str, key: str = CLIENT_KEY) -> ChatCompletionsClient:

@@ -118,7 +118,7 @@ def test_openai_at_azure_v1_chat(mock: harness.Mock, gateway: harness.Gateway) -
     assert_same_wire(direct, record_one(mock, call(f"{gateway.url}/openai/v1/", CLIENT_KEY, "gpt-4o-v1")))
 
 
-def test_azure_ai_inference_chat(mock: harness.Mock, gateway_inference: harness.Gateway) -> None:
+def test_azure_ai_inference_chat(mock: harness.Mock, gateway: harness.Gateway) -> None:
     def call(endpoint: str, key: str) -> Callable[[], Any]:
         def run() -> Any:
             with ChatCompletionsClient(
@@ -131,4 +131,4 @@ def test_azure_ai_inference_chat(mock: harness.Mock, gateway_inference: harness.
     direct = record_one(mock, call(mock.url, DIRECT_KEY))
     assert direct["path"] == "/models/chat/completions"
     assert auth_kinds(direct["headers"]) == {"api-key", "bearer"}
-    assert_same_wire(direct, record_one(mock, call(gateway_inference.url, CLIENT_KEY)))
+    assert_same_wire(direct, record_one(mock, call(gateway.url, CLIENT_KEY)))

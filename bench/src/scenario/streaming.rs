@@ -109,24 +109,10 @@ pub async fn run(plan: &Plan<'_>, gw: &Proc) -> Result<Vec<Row>, String> {
     }
     const S: &str = "streaming50";
     Ok(vec![
-        Row::new(
-            S,
-            "added time to first event p50",
-            "µs",
-            gt.p50_us - dt.p50_us,
-        )
-        .compare(dt.p50_us, gt.p50_us),
-        Row::new(
-            S,
-            "added time to first event p99",
-            "µs",
-            gt.p99_us - dt.p99_us,
-        )
-        .compare(dt.p99_us, gt.p99_us),
-        Row::new(S, "inter-event gap p50", "µs", gg.p50_us - dg.p50_us)
-            .compare(dg.p50_us, gg.p50_us),
-        Row::new(S, "inter-event gap p99", "µs", gg.p99_us - dg.p99_us)
-            .compare(dg.p99_us, gg.p99_us),
+        Row::added(S, "added time to first event p50", dt.p50_us, gt.p50_us),
+        Row::added(S, "added time to first event p99", dt.p99_us, gt.p99_us),
+        Row::added(S, "inter-event gap p50", dg.p50_us, gg.p50_us),
+        Row::added(S, "inter-event gap p99", dg.p99_us, gg.p99_us),
         Row::new(
             S,
             "events bunched (<0.5 ms apart)",

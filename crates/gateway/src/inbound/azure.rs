@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderMap, Request, Uri};
 
-use super::openai::{get_model, list_models};
+use super::openai::{get_model, list_models, model_list};
 use super::query_param;
 use super::shapes::{self, Dialect};
 use crate::call::{ClientApiVersion, Operation};
@@ -108,13 +108,13 @@ async fn v1(app: Arc<AppState>, op: Operation, req: Request<Body>) -> Response {
 
 /// `GET /openai/models?api-version=…`: the gateway's aliases (Azure's own list names base
 /// models, not deployments, and is of no use to a client of the gateway).
-async fn legacy_models(state: State<Arc<AppState>>, uri: Uri, headers: HeaderMap) -> Response {
-    let rt = state.runtime.load();
+async fn legacy_models(State(app): State<Arc<AppState>>, uri: Uri, headers: HeaderMap) -> Response {
+    let rt = app.runtime.load();
     if let Err(e) = rt.keys.authenticate(&headers) {
         return shapes::in_dialect(Dialect::Azure, e).into_response();
     }
-    if let Err(e) = dated_version(uri.query()) {
-        return e.into_response();
+    match dated_version(uri.query()) {
+        Ok(_) => model_list(&rt),
+        Err(e) => e.into_response(),
     }
-    list_models(state, headers).await
 }

@@ -60,14 +60,19 @@ fn model<'a>(rt: &Runtime, id: &'a str) -> Model<'a> {
 
 pub(crate) async fn list_models(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let rt = app.runtime.load();
-    if let Err(e) = rt.keys.authenticate(&headers) {
-        return e.into_response();
+    match rt.keys.authenticate(&headers) {
+        Ok(_) => model_list(&rt),
+        Err(e) => e.into_response(),
     }
+}
+
+/// Every configured alias as OpenAI's model list (the caller has authenticated the client).
+pub(crate) fn model_list(rt: &Runtime) -> Response {
     let data = rt
         .models
         .models()
         .iter()
-        .map(|m| model(&rt, &m.id))
+        .map(|m| model(rt, &m.id))
         .collect();
     Json(ModelList {
         object: "list",

@@ -1,9 +1,10 @@
 //! CORS for browser clients (chat UIs served from another origin).
 //!
-//! Only requests that carry an `Origin` header (browsers) go through tower-http's CORS service;
-//! every other request goes straight to the router. Measured: wrapping every request in the CORS
-//! service cost about 27 KiB of resident memory per open stream (2,000 streams: 125 → 178 MB)
-//! and CPU on the hot path, for clients (SDKs, servers) that never send `Origin`.
+//! The gate wraps the whole router as one service ([`crate::server::service`]); attaching the
+//! layer with `Router::layer` wrapped every route and cost about 30 KiB of resident memory per
+//! open stream (bench/RESULTS.md). Only requests that carry an `Origin` header (browsers) go
+//! through tower-http's CORS service; SDKs and servers, which never send one, go straight to
+//! the router.
 //!
 //! The allowed origins are read from the request's runtime snapshot, so a config reload changes
 //! them without a restart. Preflights are answered before routing; an origin that is not

@@ -154,6 +154,36 @@ pub async fn admin_stats(gw: &Gateway) -> Value {
         .unwrap()
 }
 
+/// `GET /admin/api/deployments`: every pool and its deployments' health.
+pub async fn deployments(gw: &Gateway) -> Value {
+    let resp = client()
+        .get(gw.url("/admin/api/deployments"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+/// Deployment `name` of `model`'s pool in `/admin/api/deployments`.
+pub async fn pool_member(gw: &Gateway, model: &str, name: &str) -> Value {
+    let all = deployments(gw).await;
+    let pool = all["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == model)
+        .unwrap_or_else(|| panic!("no pool {model} in {all}"));
+    pool["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["deployment"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {pool}"))
+        .clone()
+}
+
 /// Polls the stats until `pred` holds (stats are recorded when a body ends, which can be a
 /// moment after the client saw the last byte).
 pub async fn stats_until(gw: &Gateway, pred: impl Fn(&Value) -> bool) -> Value {

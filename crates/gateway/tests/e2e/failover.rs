@@ -77,33 +77,9 @@ async fn chat_status(gw: &Gateway) -> u16 {
     status
 }
 
-async fn deployments(gw: &Gateway) -> Value {
-    let resp = client()
-        .get(gw.url("/admin/api/deployments"))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
-}
-
-/// One deployment's entry in `/admin/api/deployments`.
+/// One deployment's entry of this file's pool in `/admin/api/deployments`.
 async fn member(gw: &Gateway, name: &str) -> Value {
-    let all = deployments(gw).await;
-    let pool = all["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["model"] == MODEL)
-        .unwrap_or_else(|| panic!("no pool in {all}"));
-    pool["deployments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["deployment"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {pool}"))
-        .clone()
+    pool_member(gw, MODEL, name).await
 }
 
 /// Polls the admin API until `pred` holds for `name` (leases end when bodies end, which can be

@@ -33,7 +33,9 @@ async fn chat_through_the_models_prefix_reaches_an_engine() {
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["object"], "chat.completion");
     }
-    for r in mock.requests() {
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 2);
+    for r in reqs {
         assert_eq!(r.path, "/v1/chat/completions");
         assert_eq!(r.query, None);
         assert_eq!(r.json().unwrap()["model"], "meta-llama/Llama-3.1-8B");

@@ -667,28 +667,10 @@ async fn a_pool_fails_over_at_handshake_and_holds_the_deployment_for_the_session
         .map(|r| r.deployment.clone().unwrap())
         .collect();
     assert_eq!(seen, ["rt-busy", "rt-ok"]);
-    let deployments: Value = client()
-        .get(gw.url("/admin/api/deployments"))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let members = &deployments["models"][0]["deployments"];
-    let member = |name: &str| {
-        members
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["deployment"] == name)
-            .unwrap()
-            .clone()
-    };
-    assert_eq!(member("rt-busy")["state"], "cooling");
+    let member = |name: &'static str| pool_member(&gw, "rt-pool", name);
+    assert_eq!(member("rt-busy").await["state"], "cooling");
     assert_eq!(
-        member("rt-ok")["inFlight"],
+        member("rt-ok").await["inFlight"],
         1,
         "the session holds its deployment"
     );
