@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::Uri;
-use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -22,10 +20,12 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 use tower::Service;
 
+use super::out_body::OutBody;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The client type every upstream uses.
-pub type HttpClient = Client<TimeoutConnector, Full<Bytes>>;
+pub type HttpClient = Client<TimeoutConnector, OutBody>;
 
 /// Raised when TCP connect plus TLS handshake exceed the configured limit.
 #[derive(Debug, thiserror::Error)]

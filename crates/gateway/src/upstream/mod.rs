@@ -5,6 +5,7 @@ pub mod credential;
 pub mod dialect;
 pub mod failover;
 pub mod headers;
+pub mod out_body;
 pub mod realtime;
 pub mod retry_after;
 pub mod send;
@@ -17,6 +18,7 @@ use http::{HeaderValue, Uri};
 
 pub use client::{HttpClient, WorkerClients};
 pub use credential::Credential;
+pub use out_body::OutBody;
 
 use crate::call::Operation;
 use crate::config::{DEFAULT_API_VERSION, UpstreamConfig, UpstreamKind};

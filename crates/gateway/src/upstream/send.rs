@@ -11,7 +11,6 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response};
-use http_body_util::Full;
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
@@ -20,7 +19,7 @@ use crate::config::UpstreamKind;
 use crate::error::{GatewayError, Phase};
 use crate::route::Target;
 use crate::state::UpstreamPolicy;
-use crate::upstream::{client, dialect, headers, retry_after};
+use crate::upstream::{OutBody, client, dialect, headers, retry_after};
 
 /// Everything needed to (re)send one call.
 pub struct Outbound<'a> {
@@ -52,7 +51,7 @@ pub(crate) fn backoff(
     }
 }
 
-fn build_request(out: &Outbound<'_>, body: Bytes) -> Result<Request<Full<Bytes>>, GatewayError> {
+fn build_request(out: &Outbound<'_>, body: OutBody) -> Result<Request<OutBody>, GatewayError> {
     let upstream = &out.target.upstream;
     let client_path = match &out.call.api_version {
         Some(version) if out.target.kind_default => dialect::client_version_path(
@@ -78,7 +77,7 @@ fn build_request(out: &Outbound<'_>, body: Bytes) -> Result<Request<Full<Bytes>>
         .apply(&mut hdrs, &out.call.client, upstream.kind, &upstream.name)?;
     // Set here so the client does not format one per request.
     hdrs.insert(http::header::HOST, upstream.host.clone());
-    let mut req = Request::new(Full::new(body));
+    let mut req = Request::new(body);
     *req.method_mut() = Method::POST;
     *req.uri_mut() = uri;
     *req.headers_mut() = hdrs;
@@ -123,7 +122,10 @@ pub fn body_for(call: &Call, deployment: &str, kind: UpstreamKind) -> Bytes {
 
 /// One request to `out.target`: its response once the headers arrived, or why none came
 /// (connect failure, first-byte timeout, or the total deadline).
-pub async fn attempt(out: &Outbound<'_>, body: Bytes) -> Result<Response<Incoming>, GatewayError> {
+pub async fn attempt(
+    out: &Outbound<'_>,
+    body: OutBody,
+) -> Result<Response<Incoming>, GatewayError> {
     let req = build_request(out, body)?;
     let first_byte = out
         .policy
@@ -153,7 +155,7 @@ pub async fn send(out: &Outbound<'_>) -> Result<Response<Incoming>, GatewayError
     let body = body_for(out.call, &out.target.deployment, out.target.upstream.kind);
     let mut attempt_no: u32 = 0;
     loop {
-        let result = attempt(out, body.clone()).await;
+        let result = attempt(out, OutBody::full(body.clone())).await;
         let may_retry = attempt_no < out.policy.max_retries;
         let retry_delay = match &result {
             Err(err) if may_retry && err.is_retryable() => backoff(out.policy, attempt_no, None),
