@@ -39,7 +39,7 @@ MOCK_EMBEDDING_DIMENSIONS = 8
 # Variables that would change what the binaries or the SDKs do; the suites set everything
 # explicitly instead.
 _SCRUBBED_PREFIXES = ("AZURE_", "UPSTREAM_", "GATEWAY_", "OPENAI_")
-_SCRUBBED_NAMES = ("CONFIG_PATH", "BODY_LIMIT", "SERVER_BODY_LIMIT")
+_SCRUBBED_NAMES = ("CONFIG_PATH", "BODY_LIMIT", "SERVER_BODY_LIMIT", "MAX_UPLOAD_BYTES")
 
 
 def clean_env() -> dict[str, str]:

@@ -19,28 +19,49 @@ pub enum Operation {
     Embeddings,
     Responses,
     ImagesGenerations,
+    /// JSON in, audio bytes out.
+    AudioSpeech,
+    /// Multipart uploads ([`crate::multipart`]): the `model` form field routes them.
+    AudioTranscriptions,
+    AudioTranslations,
+    ImagesEdits,
+    ImagesVariations,
     /// The Realtime API: a WebSocket session, not a JSON request ([`crate::inbound::realtime`]).
     Realtime,
 }
 
 impl Operation {
     /// Every operation: the model table resolves a path for each (route overrides included).
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 11] = [
         Self::ChatCompletions,
         Self::Completions,
         Self::Embeddings,
         Self::Responses,
         Self::ImagesGenerations,
+        Self::AudioSpeech,
+        Self::AudioTranscriptions,
+        Self::AudioTranslations,
+        Self::ImagesEdits,
+        Self::ImagesVariations,
         Self::Realtime,
     ];
 
     /// The operations a client POSTs as JSON: the dialects register one route per entry.
-    pub const JSON: [Self; 5] = [
+    pub const JSON: [Self; 6] = [
         Self::ChatCompletions,
         Self::Completions,
         Self::Embeddings,
         Self::Responses,
         Self::ImagesGenerations,
+        Self::AudioSpeech,
+    ];
+
+    /// The operations a client POSTs as `multipart/form-data`.
+    pub const MULTIPART: [Self; 4] = [
+        Self::AudioTranscriptions,
+        Self::AudioTranslations,
+        Self::ImagesEdits,
+        Self::ImagesVariations,
     ];
 
     /// The route key used in `upstreams[].routes` and `models[].routes`.
@@ -51,6 +72,11 @@ impl Operation {
             Self::Embeddings => "embeddings",
             Self::Responses => "responses",
             Self::ImagesGenerations => "images/generations",
+            Self::AudioSpeech => "audio/speech",
+            Self::AudioTranscriptions => "audio/transcriptions",
+            Self::AudioTranslations => "audio/translations",
+            Self::ImagesEdits => "images/edits",
+            Self::ImagesVariations => "images/variations",
             Self::Realtime => "realtime",
         }
     }
@@ -63,6 +89,11 @@ impl Operation {
     /// `/openai/{op}` with the deployment in the body (responses) or the query (realtime).
     pub fn is_deployment_scoped(self) -> bool {
         !matches!(self, Self::Responses | Self::Realtime)
+    }
+
+    /// The body is `multipart/form-data` rather than JSON.
+    pub fn is_multipart(self) -> bool {
+        Self::MULTIPART.contains(&self)
     }
 }
 
@@ -104,10 +135,14 @@ pub struct Call {
     /// The model alias the request is routed by.
     pub model: String,
     pub stream: bool,
+    /// The JSON body (empty for a multipart upload, which is in `form`).
     pub body: Bytes,
+    /// Where `model` is, in `body` or in the form.
     pub body_model: BodyModel,
     pub client: ClientIdentity,
     pub api_version: Option<ClientApiVersion>,
+    /// A multipart upload ([`Operation::is_multipart`]).
+    pub form: Option<crate::multipart::Form>,
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,8 @@
 //! - [`inbound`]: client-facing dialects; each turns HTTP into a [`call::Call`] (the realtime
 //!   routes instead open an upstream WebSocket and answer the upgrade).
 //! - [`call`]: one client request, dialect-neutral: operation, model alias, body, stream flag.
+//! - [`multipart`]: multipart uploads (audio, image edits): spooled (memory, then an unlinked
+//!   temp file), scanned for the `model` field, replayed per attempt with it rewritten.
 //! - [`policy`]: client-key authentication.
 //! - [`proxy`]: the forwarding pipeline every dialect shares: key, body, route, send, respond.
 //! - [`route`]: model alias → deployment target and upstream URL; pools of deployments
@@ -36,6 +38,7 @@ pub mod drain;
 pub mod error;
 pub mod inbound;
 pub mod listen;
+pub mod multipart;
 pub mod policy;
 pub mod proxy;
 pub mod relay;

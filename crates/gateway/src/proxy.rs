@@ -1,5 +1,5 @@
 //! The forwarding pipeline, shared by every inbound dialect:
-//! client key → body (limited) → `Call` → route → upstream → streamed response.
+//! client key → body (limited; multipart uploads spooled, [`multipart`]) → `Call` → route → upstream → streamed response.
 //! A model with one deployment goes straight to [`send`]; a pool goes through [`failover`].
 
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use crate::body::ObservedBody;
 use crate::call::{self, BodyModel, Call, ClientApiVersion, ModelField, Operation};
 use crate::error::GatewayError;
 use crate::inbound::shapes::{self, Dialect};
+use crate::multipart::{self, Form};
 use crate::policy::extra_params;
 use crate::route::Route;
 use crate::state::{AppState, Runtime};
@@ -83,6 +84,19 @@ fn failed(stats: &ModelStats, call: &Call, upstream: &str, err: GatewayError) ->
         _ => tracing::warn!(model = %call.model, upstream, error = %err, "upstream call failed"),
     }
     err
+}
+
+/// A multipart upload's `model` field; an empty one is refused like an empty JSON `model`
+/// (the seed gyarbij proxy sent such calls to an empty deployment name).
+fn form_model(form: &Form) -> Result<ModelField, GatewayError> {
+    match form.model() {
+        Some((model, _)) if model.trim().is_empty() => Err(GatewayError::InvalidRequest {
+            message: "'model' must not be empty".to_owned(),
+            param: Some("model"),
+            code: "invalid_value",
+        }),
+        model => Ok(model),
+    }
 }
 
 /// What an inbound dialect learned from the URL and headers, before the body is read.
@@ -163,11 +177,19 @@ async fn forward_inner(
         return Err(err);
     }
     let op = inbound.op;
-    let mut bytes = read_body(body, &parts.headers, rt.body_limit).await?;
-    if let Dialect::Inference = inbound.dialect {
-        bytes = extra_params::apply(op, &parts.headers, bytes)?;
-    }
-    let (model_field, stream) = call::peek_optional(&bytes)?;
+    let (bytes, form, model_field, stream) = if op.is_multipart() {
+        let form = multipart::read(body, &parts.headers, rt.upload_limit).await?;
+        let model = form_model(&form)?;
+        let stream = form.streams();
+        (Bytes::new(), Some(form), model, stream)
+    } else {
+        let mut bytes = read_body(body, &parts.headers, rt.body_limit).await?;
+        if let Dialect::Inference = inbound.dialect {
+            bytes = extra_params::apply(op, &parts.headers, bytes)?;
+        }
+        let (model_field, stream) = call::peek_optional(&bytes)?;
+        (bytes, None, model_field, stream)
+    };
     let (model, body_model) = alias_for(rt, &mut inbound, model_field)?;
     let call = Call {
         op,
@@ -177,6 +199,7 @@ async fn forward_inner(
         body_model,
         client,
         api_version: inbound.api_version,
+        form,
     };
     let route = rt.models.resolve(op, &call.model)?;
     let request_id = request_id(&parts.headers);

@@ -47,6 +47,8 @@ pub struct Runtime {
     pub models: ModelTable,
     pub policy: UpstreamPolicy,
     pub body_limit: u64,
+    /// `server.maxUploadBytes`: the limit for multipart uploads.
+    pub upload_limit: u64,
     pub admin: Option<AdminCredentials>,
     /// When this runtime was built (Unix seconds): the `created` of `/v1/models` entries.
     pub created: u64,
@@ -123,6 +125,7 @@ impl Runtime {
             models,
             policy,
             body_limit: server.body_limit,
+            upload_limit: server.max_upload_bytes,
             admin: admin_credentials(&server.admin_auth),
             created,
             ws_tls: Arc::new(ws_tls),

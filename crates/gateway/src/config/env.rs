@@ -49,6 +49,9 @@ pub(super) fn apply_overrides(
     if let Some(v) = int(body_var, 1, u64::MAX) {
         server.body_limit = v;
     }
+    if let Some(v) = int("MAX_UPLOAD_BYTES", 1, u64::MAX) {
+        server.max_upload_bytes = v;
+    }
     if let Some(v) = int("GATEWAY_PORT", 0, u64::from(u16::MAX)).and_then(|v| v.try_into().ok()) {
         server.port = v;
     }

@@ -16,6 +16,11 @@ pub const ROUTE_OPERATIONS: &[&str] = &[
     "embeddings",
     "responses",
     "images/generations",
+    "audio/speech",
+    "audio/transcriptions",
+    "audio/translations",
+    "images/edits",
+    "images/variations",
     "realtime",
 ];
 
@@ -56,6 +61,11 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes (env `BODY_LIMIT` / `SERVER_BODY_LIMIT`).
     #[serde(default = "default_body_limit")]
     pub body_limit: u64,
+    /// Largest multipart upload accepted (audio, image edits, files), in bytes (env
+    /// `MAX_UPLOAD_BYTES`). Uploads are spooled to disk or streamed, never held in memory, so
+    /// this bounds disk use and upstream traffic rather than memory.
+    #[serde(default = "default_max_upload_bytes")]
+    pub max_upload_bytes: u64,
     /// Worker threads, each with its own listener (SO_REUSEPORT), event loop and upstream
     /// connections; 0 means one per CPU (env `GATEWAY_WORKERS`).
     #[serde(default)]
@@ -99,6 +109,7 @@ impl Default for ServerConfig {
             admin_path: default_admin_path(),
             admin_auth: AdminAuthConfig::default(),
             body_limit: default_body_limit(),
+            max_upload_bytes: default_max_upload_bytes(),
             workers: 0,
             upstream: UpstreamPolicyConfig::default(),
             caddy: None,
@@ -569,6 +580,11 @@ fn default_true() -> bool {
 pub const DEFAULT_BODY_LIMIT: u64 = 52_428_800;
 fn default_body_limit() -> u64 {
     DEFAULT_BODY_LIMIT
+}
+/// 512 MiB, OpenAI's largest file upload.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 536_870_912;
+fn default_max_upload_bytes() -> u64 {
+    DEFAULT_MAX_UPLOAD_BYTES
 }
 fn default_connect_ms() -> u64 {
     10_000

@@ -88,6 +88,7 @@ const SERVER: &[Field] = &[
     opt("adminPath", STRING),
     opt("adminAuth", Shape::Object(ADMIN_AUTH)),
     opt("bodyLimit", U64),
+    opt("maxUploadBytes", U64),
     opt("workers", U32),
     opt("upstream", Shape::Object(UPSTREAM_POLICY)),
     opt("caddy", Shape::Nullable(&Shape::Object(CADDY))),

@@ -97,6 +97,7 @@ impl Validator {
             self.error("$.server.host", "must not be empty");
         }
         self.positive("$.server.bodyLimit", s.body_limit);
+        self.positive("$.server.maxUploadBytes", s.max_upload_bytes);
         if s.workers > 1024 {
             self.error("$.server.workers", "must be at most 1024 (0 = one per CPU)");
         }

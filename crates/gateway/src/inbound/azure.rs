@@ -40,7 +40,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/openai/models", get(legacy_models))
         .route("/openai/v1/models", get(list_models))
         .route("/openai/v1/models/{id}", get(get_model));
-    for op in Operation::JSON {
+    for op in Operation::JSON.into_iter().chain(Operation::MULTIPART) {
         let key = op.route_key();
         router = router.route(
             &format!("/openai/v1/{key}"),

@@ -20,7 +20,7 @@ pub fn router() -> Router<Arc<AppState>> {
     let mut router = Router::new()
         .route("/v1/models", get(list_models))
         .route("/v1/models/{id}", get(get_model));
-    for op in Operation::JSON {
+    for op in Operation::JSON.into_iter().chain(Operation::MULTIPART) {
         router = router.route(
             &format!("/v1/{}", op.route_key()),
             post(

@@ -44,6 +44,10 @@ pub struct ModelEntry {
 
 /// What serves an alias.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per configured model, built once; boxing would add a hop on the fast path"
+)]
 enum Backend {
     /// One deployment: no balancing and no health state, the upstream's answers pass through
     /// (the fast path).

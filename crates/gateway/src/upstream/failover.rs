@@ -37,8 +37,8 @@ use crate::route::Target;
 use crate::route::health::Lease;
 use crate::route::pool::Pool;
 use crate::state::UpstreamPolicy;
+use crate::upstream::retry_after;
 use crate::upstream::send::{self, Outbound};
-use crate::upstream::{OutBody, retry_after};
 
 /// One client request bound for a pool.
 pub struct PoolRequest<'a> {
@@ -229,7 +229,8 @@ pub async fn send<'a>(req: &PoolRequest<'a>) -> Result<Delivered<'a>, GatewayErr
             deadline: req.deadline,
         };
         let started = Instant::now();
-        let result = send::attempt(&out, OutBody::full(bytes)).await;
+        let body = send::out_body(req.call, &target.deployment, target.upstream.kind, &bytes);
+        let result = send::attempt(&out, body).await;
         let now = Instant::now();
         let mut outcome = Outcome {
             result,

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use crate::call::{BodyModel, Call};
 use crate::config::UpstreamKind;
 use crate::error::{GatewayError, Phase};
+use crate::multipart::Edit;
 use crate::route::Target;
 use crate::state::UpstreamPolicy;
 use crate::upstream::{OutBody, client, dialect, headers, retry_after};
@@ -72,6 +73,9 @@ fn build_request(out: &Outbound<'_>, body: OutBody) -> Result<Request<OutBody>, 
             HeaderValue::from_static("pass-through"),
         );
     }
+    if let Some(form) = &out.call.form {
+        hdrs.insert(http::header::CONTENT_TYPE, form.content_type.clone());
+    }
     upstream
         .credential
         .apply(&mut hdrs, &out.call.client, upstream.kind, &upstream.name)?;
@@ -104,20 +108,53 @@ fn classify(err: &hyper_util::client::legacy::Error, out: &Outbound<'_>) -> Gate
     GatewayError::UpstreamUnreachable { upstream, detail }
 }
 
-/// The body for `deployment` on an upstream of `kind`: the client's bytes, with `model` spliced
-/// in when it differs, or added when the body has none and the upstream reads it from the body.
-pub fn body_for(call: &Call, deployment: &str, kind: UpstreamKind) -> Bytes {
+/// How the body for one deployment differs from the client's.
+enum Splice {
+    Keep,
+    /// The `model` value at this span becomes the deployment.
+    Replace(std::ops::Range<usize>),
+    /// A `model` naming the deployment is added.
+    Insert,
+}
+
+fn splice(call: &Call, deployment: &str, kind: UpstreamKind) -> Splice {
     match &call.body_model {
-        BodyModel::Alias(_) if call.model == deployment => call.body.clone(),
-        BodyModel::Alias(span) | BodyModel::Other(span) => {
-            dialect::rewrite_model(&call.body, span.clone(), deployment)
-        }
+        BodyModel::Alias(_) if call.model == deployment => Splice::Keep,
+        BodyModel::Alias(span) | BodyModel::Other(span) => Splice::Replace(span.clone()),
         // Azure's legacy surface names the deployment in the path.
         BodyModel::Absent if kind == UpstreamKind::Azure && call.op.is_deployment_scoped() => {
-            call.body.clone()
+            Splice::Keep
         }
-        BodyModel::Absent => dialect::insert_model(&call.body, deployment),
+        BodyModel::Absent => Splice::Insert,
     }
+}
+
+/// The JSON body for `deployment` on an upstream of `kind`: the client's bytes, with `model`
+/// spliced in when it differs, or added when the body has none and the upstream reads it from
+/// the body. Empty for a multipart call, whose body [`out_body`] replays from its spool.
+pub fn body_for(call: &Call, deployment: &str, kind: UpstreamKind) -> Bytes {
+    if call.form.is_some() {
+        return Bytes::new();
+    }
+    match splice(call, deployment, kind) {
+        Splice::Keep => call.body.clone(),
+        Splice::Replace(span) => dialect::rewrite_model(&call.body, span, deployment),
+        Splice::Insert => dialect::insert_model(&call.body, deployment),
+    }
+}
+
+/// The body of one attempt: `json` (from [`body_for`]), or the multipart upload replayed with
+/// the same `model` treatment.
+pub fn out_body(call: &Call, deployment: &str, kind: UpstreamKind, json: &Bytes) -> OutBody {
+    let Some(form) = &call.form else {
+        return OutBody::full(json.clone());
+    };
+    let edit = match splice(call, deployment, kind) {
+        Splice::Keep => Edit::None,
+        Splice::Replace(span) => Edit::Replace(span, deployment),
+        Splice::Insert => Edit::Insert(deployment),
+    };
+    form.body(&edit)
 }
 
 /// One request to `out.target`: its response once the headers arrived, or why none came
@@ -155,7 +192,16 @@ pub async fn send(out: &Outbound<'_>) -> Result<Response<Incoming>, GatewayError
     let body = body_for(out.call, &out.target.deployment, out.target.upstream.kind);
     let mut attempt_no: u32 = 0;
     loop {
-        let result = attempt(out, OutBody::full(body.clone())).await;
+        let result = attempt(
+            out,
+            out_body(
+                out.call,
+                &out.target.deployment,
+                out.target.upstream.kind,
+                &body,
+            ),
+        )
+        .await;
         let may_retry = attempt_no < out.policy.max_retries;
         let retry_delay = match &result {
             Err(err) if may_retry && err.is_retryable() => backoff(out.policy, attempt_no, None),

@@ -49,6 +49,7 @@ impl Gateway {
                 || k == "CONFIG_PATH"
                 || k == "BODY_LIMIT"
                 || k == "SERVER_BODY_LIMIT"
+                || k == "MAX_UPLOAD_BYTES"
             {
                 cmd.env_remove(k);
             }

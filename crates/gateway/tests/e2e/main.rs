@@ -21,4 +21,5 @@ mod failover;
 mod inference_inbound;
 mod realtime;
 mod streaming;
+mod uploads;
 mod usage;
