@@ -223,6 +223,7 @@ def gateway_config(mock_url: str) -> dict[str, Any]:
         {"id": "gpt-35-turbo-instruct", "upstream": "azure"},
         {"id": "Phi-4", "upstream": "foundry"},
         {"id": "llama", "upstream": "engine", "targetModel": "meta-llama/Llama-3.1-8B-Instruct"},
+        {"id": "gpt-realtime", "upstream": "azure", "targetModel": "gpt-realtime-dep"},
     ]
     return {
         "server": {

@@ -32,8 +32,11 @@ pub const AZUREML_MODEL_DEPLOYMENT: HeaderName =
 /// Client headers that carry a credential, are recomputed for the upstream request, or steer
 /// the gateway itself (Model Inference's deployment selector and extra-parameters policy, which
 /// the gateway has already applied).
-const NEVER_FORWARDED: [HeaderName; 10] = [
+const NEVER_FORWARDED: [HeaderName; 11] = [
     header::HOST,
+    // `100-continue` is settled between the client and the gateway (hyper answers it when the
+    // body is first read); the upstream gets the body at once.
+    header::EXPECT,
     header::CONTENT_LENGTH,
     header::AUTHORIZATION,
     HeaderName::from_static("api-key"),

@@ -86,7 +86,16 @@ async fn the_model_field_routes_a_transcription_to_the_legacy_deployment_path() 
         ("file", Some("hello.wav"), &file),
         ("response_format", None, b"json"),
     ]);
-    let resp = upload(&gw, "/v1/audio/transcriptions", body.clone()).await;
+    // curl sends `Expect: 100-continue` with uploads; the gateway settles it with the client.
+    let resp = client()
+        .post(gw.url("/v1/audio/transcriptions"))
+        .header("api-key", CLIENT_KEY)
+        .header("content-type", content_type())
+        .header("expect", "100-continue")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let text: Value = resp.json().await.unwrap();
     assert!(
@@ -104,6 +113,7 @@ async fn the_model_field_routes_a_transcription_to_the_legacy_deployment_path() 
     assert_eq!(r.query.as_deref(), Some("api-version=2024-10-21"));
     assert_eq!(r.header("content-type"), Some(content_type().as_str()));
     assert_eq!(r.header("api-key"), Some(UPSTREAM_KEY));
+    assert_eq!(r.header("expect"), None);
     let expected = form(&[
         ("model", None, b"dep-whisper"),
         ("file", Some("hello.wav"), &file),
