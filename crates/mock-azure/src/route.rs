@@ -14,6 +14,16 @@ pub(crate) enum Op {
     Info,
     /// The realtime WebSocket handshake (`GET …/realtime`), served by `realtime`, not here.
     Realtime,
+    /// `audio/transcriptions`, multipart.
+    Transcriptions,
+    /// `audio/translations`, multipart.
+    Translations,
+    /// `audio/speech`: JSON in, audio out.
+    Speech,
+    /// `images/edits`, multipart.
+    ImageEdits,
+    /// `images/variations`, multipart; only the engine face has it (Azure has no such API).
+    ImageVariations,
 }
 
 impl Op {
@@ -24,8 +34,21 @@ impl Op {
             "embeddings" => Self::Embeddings,
             "images/generations" => Self::Images,
             "responses" => Self::Responses,
+            "audio/transcriptions" => Self::Transcriptions,
+            "audio/translations" => Self::Translations,
+            "audio/speech" => Self::Speech,
+            "images/edits" => Self::ImageEdits,
+            "images/variations" => Self::ImageVariations,
             _ => return None,
         })
+    }
+
+    /// Whether the body is `multipart/form-data` rather than JSON.
+    pub(crate) fn multipart(self) -> bool {
+        matches!(
+            self,
+            Self::Transcriptions | Self::Translations | Self::ImageEdits | Self::ImageVariations
+        )
     }
 
     /// Azure's operation id, quoted in its 429 message.
@@ -37,6 +60,11 @@ impl Op {
             Self::Images => "ImageGenerations_Create",
             Self::Responses => "Responses_Create",
             Self::Info => "GetModelInfo",
+            Self::Transcriptions => "Transcriptions_Create",
+            Self::Translations => "Translations_Create",
+            Self::Speech => "Speech_Create",
+            Self::ImageEdits => "ImageEdits_Create",
+            Self::ImageVariations => "ImageVariations_Create",
             // No documented id; the message names the API.
             Self::Realtime => "Realtime",
         }
@@ -79,7 +107,8 @@ pub(crate) struct Route<'a> {
 pub(crate) fn parse(path: &str) -> Option<Route<'_>> {
     if let Some(rest) = path.strip_prefix("/openai/deployments/") {
         let (deployment, suffix) = rest.split_once('/')?;
-        let op = Op::from_suffix(suffix).filter(|op| *op != Op::Responses)?;
+        let op = Op::from_suffix(suffix)
+            .filter(|op| !matches!(op, Op::Responses | Op::ImageVariations))?;
         if deployment.is_empty() {
             return None;
         }
@@ -98,9 +127,13 @@ pub(crate) fn parse(path: &str) -> Option<Route<'_>> {
     } else {
         return inference(path);
     };
+    let op = Op::from_suffix(suffix)?;
+    if op == Op::ImageVariations && face != Face::Engine {
+        return None;
+    }
     Some(Route {
         face,
-        op: Op::from_suffix(suffix)?,
+        op,
         deployment: None,
     })
 }
@@ -154,7 +187,12 @@ mod tests {
         );
         assert_eq!(parse("/openai/deployments//chat/completions"), None);
         assert_eq!(parse("/openai/deployments/d/responses"), None);
-        assert_eq!(parse("/openai/deployments/d/audio/speech"), None);
+        assert_eq!(
+            parse("/openai/deployments/d/audio/speech").map(|r| r.op),
+            Some(Op::Speech)
+        );
+        assert_eq!(parse("/openai/deployments/d/audio/unknown"), None);
+        assert_eq!(parse("/openai/deployments/d/images/variations"), None);
         let r = parse("/openai/responses");
         assert_eq!(
             r.map(|r| (r.face, r.op)),
@@ -172,6 +210,12 @@ mod tests {
             Some((Face::Engine, Op::Completions))
         );
         assert_eq!(parse("/v1/models"), None);
+        assert_eq!(
+            parse("/v1/images/variations").map(|r| r.op),
+            Some(Op::ImageVariations)
+        );
+        assert_eq!(parse("/openai/v1/images/variations"), None);
+        assert!(parse("/openai/v1/audio/transcriptions").is_some_and(|r| r.op.multipart()));
         assert_eq!(parse("/openai/v1/chat/completions/"), None);
         assert_eq!(parse("/"), None);
     }
