@@ -84,6 +84,12 @@ pub(crate) fn invalid_field(message: &str, param: &str) -> Response {
     invalid_request(StatusCode::BAD_REQUEST, message, Some(param), None)
 }
 
+/// The 404 for a stored object (`kind` is "File", "Batch", …) this resource does not have.
+pub(crate) fn object_not_found(kind: &str, id: &str) -> Response {
+    let message = format!("{kind} with id '{id}' not found.");
+    invalid_request(StatusCode::NOT_FOUND, &message, None, None)
+}
+
 /// The 400 for a body that is not the JSON the operation expects.
 pub(crate) fn unparsable_json(e: &serde_json::Error) -> Response {
     bad_request(&format!(

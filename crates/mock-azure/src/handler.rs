@@ -1,6 +1,7 @@
 //! The data-plane pipeline: record, route, authenticate, validate, then answer
 //! the way the deployment's behaviour (and any `x-mock-*` header) says. The model
-//! inference face validates in [`inference`] and comes back here for its answer.
+//! inference face validates in [`inference`] and comes back here for its answer;
+//! resource-level paths (files, batches, fine-tuning) go to [`store`].
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::multipart::Form;
 use crate::record::{CancelGuard, Outcome, RecordedRequest, Tracker};
 use crate::route::{self, Face, Op, Route};
 use crate::state::Shared;
+use crate::store::{self, Action};
 use crate::{
     audio, auth, body, chat, completions, control, embeddings, errors, ids, image_edits, images,
     inference, responses,
@@ -83,9 +85,10 @@ pub(crate) async fn data_plane(State(shared): State<Arc<Shared>>, request: Reque
     response
 }
 
-/// What a path names: a deployment operation with its parsed body.
+/// What a path names: a deployment operation with its parsed body, or a resource.
 enum Target<'a> {
     Op(Route<'a>, Payload<'a>),
+    Resource(Face, Action<'a>),
 }
 
 /// A deployment operation's body, parsed the way the operation reads it.
@@ -114,7 +117,8 @@ fn target<'a>(parts: &'a Parts, body: &'a Bytes) -> Option<Target<'a>> {
         };
         return Some(Target::Op(route, payload));
     }
-    None
+    let (face, rest) = route::resource(path)?;
+    store::route::parse(&parts.method, rest).map(|action| Target::Resource(face, action))
 }
 
 /// Records the request, answers it, and ties the answer's body to the record's outcome.
@@ -125,7 +129,7 @@ async fn exchange(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> Response 
             Face::Inference => inference::deployment(shared, parts, route.op, payload.model()),
             _ => route.deployment.or(payload.model()).map(str::to_owned),
         },
-        None => None,
+        _ => None,
     };
     let tracker = if shared.record {
         shared.recorder.push(RecordedRequest {
@@ -148,6 +152,9 @@ async fn exchange(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> Response 
     };
     let guard = CancelGuard(tracker.clone());
     let response = match target {
+        Some(Target::Resource(face, action)) => {
+            store::answer(shared, parts, face, action, &body, tracker).await
+        }
         Some(Target::Op(route, payload)) => {
             answer(shared, parts, route, payload, deployment, &body, tracker).await
         }
@@ -296,7 +303,7 @@ pub(crate) fn success(
         Op::Responses => Ok(responses::json(usage, pieces)),
         Op::Embeddings => embeddings::reply(body, usage, reply.model.unwrap_or(EMBEDDINGS_MODEL)),
         Op::Images => images::reply(body),
-        // Each of these has its own answer (`audio`, `image_edits`, `inference`,
+        // Each of these has its own answer (`store`, `audio`, `image_edits`, `inference`,
         // `realtime`); none gets here.
         _ => return errors::resource_not_found(),
     };

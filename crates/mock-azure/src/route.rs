@@ -1,4 +1,6 @@
-//! Which data-plane operation a path names, on which of the four faces.
+//! Which data-plane operation a path names, on which of the four faces; resource-level
+//! paths (files, batches, fine-tuning) are only split off here and named by
+//! `store::route`.
 
 use http::Method;
 
@@ -82,7 +84,8 @@ impl Op {
 /// Which URL family the request came in on; they differ in api-version rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Face {
-    /// `/openai/deployments/{d}/…` and `/openai/responses`: `api-version` required.
+    /// `/openai/deployments/{d}/…`, `/openai/responses` and the resource paths
+    /// (`/openai/files`, …): `api-version` required.
     Legacy,
     /// `/openai/v1/…`: `api-version` optional (`v1`, `preview`, `latest`).
     V1,
@@ -103,7 +106,8 @@ pub(crate) struct Route<'a> {
     pub(crate) deployment: Option<&'a str>,
 }
 
-/// Parses a raw request path; `None` means Azure's "Resource not found".
+/// Parses a raw request path; `None`: not a deployment operation (a [`resource`] path,
+/// or Azure's "Resource not found").
 pub(crate) fn parse(path: &str) -> Option<Route<'_>> {
     if let Some(rest) = path.strip_prefix("/openai/deployments/") {
         let (deployment, suffix) = rest.split_once('/')?;
@@ -136,6 +140,20 @@ pub(crate) fn parse(path: &str) -> Option<Route<'_>> {
         op,
         deployment: None,
     })
+}
+
+/// Splits a resource-level path (no deployment) into its face and the rest, e.g.
+/// `/openai/files/file-1` → (Legacy, `files/file-1`); `store::route` names the operation.
+pub(crate) fn resource(path: &str) -> Option<(Face, &str)> {
+    let (face, rest) = if let Some(rest) = path.strip_prefix("/openai/v1/") {
+        (Face::V1, rest)
+    } else if let Some(rest) = path.strip_prefix("/v1/") {
+        (Face::Engine, rest)
+    } else {
+        (Face::Legacy, path.strip_prefix("/openai/")?)
+    };
+    let first = rest.split('/').next().unwrap_or(rest);
+    matches!(first, "files" | "batches" | "fine_tuning").then_some((face, rest))
 }
 
 /// The model inference routes, with or without the `/models` prefix. They share
@@ -252,6 +270,28 @@ mod tests {
         }
         assert_eq!(Op::Info.method(), Method::GET);
         assert_eq!(Op::Chat.method(), Method::POST);
+    }
+
+    #[test]
+    fn resource_paths() {
+        assert_eq!(
+            resource("/openai/files/file-1"),
+            Some((Face::Legacy, "files/file-1"))
+        );
+        assert_eq!(resource("/openai/v1/batches"), Some((Face::V1, "batches")));
+        assert_eq!(
+            resource("/v1/fine_tuning/jobs"),
+            Some((Face::Engine, "fine_tuning/jobs"))
+        );
+        assert_eq!(resource("/v1/responses/resp_1"), None);
+        for path in [
+            "/openai/deployments/d/files",
+            "/files",
+            "/openai/models",
+            "/v1/filesx",
+        ] {
+            assert_eq!(resource(path), None, "{path}");
+        }
     }
 
     #[test]
