@@ -1,7 +1,7 @@
 //! The data-plane pipeline: record, route, authenticate, validate, then answer
 //! the way the deployment's behaviour (and any `x-mock-*` header) says. The model
 //! inference face validates in [`inference`] and comes back here for its answer;
-//! resource-level paths (files, batches, fine-tuning) go to [`store`].
+//! resource-level paths (files, batches, fine-tuning, stored responses) go to [`store`].
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -25,7 +25,7 @@ use crate::state::Shared;
 use crate::store::{self, Action};
 use crate::{
     audio, auth, body, chat, completions, control, embeddings, errors, ids, image_edits, images,
-    inference, responses,
+    inference,
 };
 
 /// Request bodies above this are refused; far beyond any real prompt.
@@ -233,6 +233,9 @@ async fn answer(
         (op, Payload::Form(Ok(form))) => {
             audio::transcribe(op, &form, &deployment, &behavior, tracker)
         }
+        (Op::Responses, Payload::Json(Ok(probe))) => {
+            store::responses::create(shared, &probe, &behavior, body, tracker)
+        }
         (Op::Speech, _) => audio::speech(body, &behavior, tracker),
         (op, Payload::Json(Ok(probe))) => {
             let reply = Reply {
@@ -290,7 +293,6 @@ pub(crate) fn success(
     let events = match (reply.op, reply.stream) {
         (Op::Chat, true) => Some(chat::events(chat_model, usage, pieces, reply.include_usage)),
         (Op::Completions, true) => Some(completions::events(usage, pieces, reply.include_usage)),
-        (Op::Responses, true) => Some(responses::events(usage, pieces)),
         _ => None,
     };
     if let Some(events) = events {
@@ -300,7 +302,6 @@ pub(crate) fn success(
     let json = match reply.op {
         Op::Chat => Ok(chat::json(chat_model, usage, pieces)),
         Op::Completions => Ok(completions::json(usage, pieces)),
-        Op::Responses => Ok(responses::json(usage, pieces)),
         Op::Embeddings => embeddings::reply(body, usage, reply.model.unwrap_or(EMBEDDINGS_MODEL)),
         Op::Images => images::reply(body),
         // Each of these has its own answer (`store`, `audio`, `image_edits`, `inference`,

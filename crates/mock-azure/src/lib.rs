@@ -4,7 +4,7 @@
 //!
 //! Faces (URL families), each with its own api-version and deployment rules:
 //! - legacy `/openai/deployments/{d}/…`, `/openai/responses` and the resource paths
-//!   `/openai/{files,batches,fine_tuning}` (`api-version` required);
+//!   `/openai/{files,batches,fine_tuning,responses/{id}}` (`api-version` required);
 //! - v1 `/openai/v1/…` (deployment from the body or form `model`);
 //! - engine `/v1/…`, an OpenAI-compatible server (`api-version` ignored);
 //! - model inference `/models/{chat/completions,embeddings,info}` and the same without
@@ -16,8 +16,8 @@
 //!
 //! The Azure OpenAI faces serve chat, completions, embeddings, responses, image
 //! generations and edits (variations on the engine only), audio transcriptions,
-//! translations and speech, and per-instance files, batches and fine-tuning jobs, so two
-//! mocks behave as two Azure resources.
+//! translations and speech, and per-instance files, batches, fine-tuning jobs and stored
+//! responses, so two mocks behave as two Azure resources.
 //!
 //! Module map:
 //! - [`config`]: [`MockConfig`], per-deployment [`Behavior`], [`MockUsage`].
@@ -32,7 +32,7 @@
 //! - `chat`, `completions`, `responses`, `embeddings`, `images`: success bodies.
 //! - `image_edits`: image edits and variations (multipart), answered like generations.
 //! - `audio`: transcriptions and translations (text, formats, usage, SSE) and speech (audio).
-//! - `store`: per-instance files, batches and fine-tuning jobs.
+//! - `store`: per-instance files, batches, fine-tuning jobs and stored responses.
 //! - `fragments`: pre-serialised JSON shared by the body builders.
 //! - `body`: streamed bodies (one frame per SSE event or chunk, delays, cuts) and outcome
 //!   tracking.

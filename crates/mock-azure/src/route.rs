@@ -1,6 +1,6 @@
 //! Which data-plane operation a path names, on which of the four faces; resource-level
-//! paths (files, batches, fine-tuning) are only split off here and named by
-//! `store::route`.
+//! paths (files, batches, fine-tuning, stored responses) are only split off here and
+//! named by `store::route`.
 
 use http::Method;
 
@@ -153,7 +153,7 @@ pub(crate) fn resource(path: &str) -> Option<(Face, &str)> {
         (Face::Legacy, path.strip_prefix("/openai/")?)
     };
     let first = rest.split('/').next().unwrap_or(rest);
-    matches!(first, "files" | "batches" | "fine_tuning").then_some((face, rest))
+    matches!(first, "files" | "batches" | "fine_tuning" | "responses").then_some((face, rest))
 }
 
 /// The model inference routes, with or without the `/models` prefix. They share
@@ -283,7 +283,10 @@ mod tests {
             resource("/v1/fine_tuning/jobs"),
             Some((Face::Engine, "fine_tuning/jobs"))
         );
-        assert_eq!(resource("/v1/responses/resp_1"), None);
+        assert_eq!(
+            resource("/v1/responses/resp_1"),
+            Some((Face::Engine, "responses/resp_1"))
+        );
         for path in [
             "/openai/deployments/d/files",
             "/files",

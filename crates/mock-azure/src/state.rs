@@ -13,7 +13,7 @@ pub(crate) struct Shared {
     deployments: Option<HashSet<String>>,
     behaviors: RwLock<HashMap<String, Behavior>>,
     pub(crate) recorder: Arc<Recorder>,
-    /// Files, batches and fine-tuning jobs this resource keeps.
+    /// Files, batches, fine-tuning jobs and responses this resource keeps.
     pub(crate) store: Store,
 }
 

@@ -13,8 +13,9 @@ use super::list::Page;
 use super::{Call, Objects};
 use crate::config::{DEFAULT_CONTENT_EVENTS, MockUsage};
 use crate::fragments::{CHAT_MODEL, EMBEDDINGS_MODEL};
+use crate::responses::{Object, Settings, Status as ResponseStatus};
 use crate::state::Shared;
-use crate::{chat, completions, embeddings, errors, ids, responses};
+use crate::{chat, completions, embeddings, errors, ids};
 
 /// Operations a batch may run, as `endpoint` names them (with or without `/v1`).
 const ENDPOINTS: [&str; 4] = [
@@ -407,7 +408,14 @@ fn run(shared: &Shared, endpoint: &str, line: &Line) -> (u16, Value) {
             let body = Bytes::from(line.body.to_string());
             embeddings::reply(&body, usage, EMBEDDINGS_MODEL)
         }
-        _ => Ok(responses::json(usage, pieces)),
+        _ => {
+            let settings = Settings {
+                store: false,
+                ..Settings::default()
+            };
+            let object = Object::new(usage, pieces, settings);
+            Ok(Bytes::from(object.render(ResponseStatus::Completed)))
+        }
     };
     match answer.map(|json| serde_json::from_slice::<Value>(&json)) {
         Ok(Ok(body)) => (200, body),

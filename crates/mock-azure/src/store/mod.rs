@@ -1,19 +1,20 @@
 //! Resource-level APIs that keep state per mock instance, as one Azure resource does:
-//! files, batches and fine-tuning jobs. Two mocks are two resources; an id from one is
-//! unknown to the other.
+//! files, batches, fine-tuning jobs and stored responses. Two mocks are two resources; an
+//! id from one is unknown to the other.
 //!
-//! Long-running objects (batches, fine-tuning jobs) move one step
+//! Long-running objects (batches, fine-tuning jobs, background responses) move one step
 //! along their lifecycle each time a client reads them back, so tests that poll see every
 //! state in order without sleeping.
 //!
 //! - `route`: which operation a method and path name.
 //! - `list`: cursor pages (`limit`, `after`, `order`).
-//! - `files`, `batches`, `fine_tuning`: the operations.
+//! - `files`, `batches`, `fine_tuning`, `responses`: the operations.
 
 pub(crate) mod batches;
 pub(crate) mod files;
 pub(crate) mod fine_tuning;
 pub(crate) mod list;
+pub(crate) mod responses;
 pub(crate) mod route;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -39,6 +40,7 @@ pub(crate) use route::Action;
 #[derive(Default)]
 pub(crate) struct Store {
     objects: Mutex<Objects>,
+    responses: Mutex<responses::Kept>,
 }
 
 /// Files, batches and jobs share a lock: batches and jobs read and write files.
@@ -52,6 +54,12 @@ pub(crate) struct Objects {
 impl Store {
     fn objects(&self) -> MutexGuard<'_, Objects> {
         self.objects.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn responses(&self) -> MutexGuard<'_, responses::Kept> {
+        self.responses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -159,5 +167,9 @@ pub(crate) async fn answer(
         Action::CancelJob(id) => fine_tuning::cancel(call, id),
         Action::JobEvents(id) => fine_tuning::events(call, id),
         Action::JobCheckpoints(id) => fine_tuning::checkpoints(call, id),
+        Action::GetResponse(id) => responses::get(call, id),
+        Action::DeleteResponse(id) => responses::delete(call, id),
+        Action::CancelResponse(id) => responses::cancel(call, id),
+        Action::InputItems(id) => responses::input_items(call, id),
     }
 }

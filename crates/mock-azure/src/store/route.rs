@@ -20,6 +20,10 @@ pub(crate) enum Action<'a> {
     CancelJob(&'a str),
     JobEvents(&'a str),
     JobCheckpoints(&'a str),
+    GetResponse(&'a str),
+    DeleteResponse(&'a str),
+    CancelResponse(&'a str),
+    InputItems(&'a str),
 }
 
 impl Action<'_> {
@@ -41,6 +45,10 @@ impl Action<'_> {
             Self::CancelJob(_) => "FineTuning_Cancel",
             Self::JobEvents(_) => "FineTuning_GetEvents",
             Self::JobCheckpoints(_) => "FineTuning_GetCheckpoints",
+            Self::GetResponse(_) => "Responses_Get",
+            Self::DeleteResponse(_) => "Responses_Delete",
+            Self::CancelResponse(_) => "Responses_Cancel",
+            Self::InputItems(_) => "Responses_ListInputItems",
         }
     }
 }
@@ -69,6 +77,10 @@ pub(crate) fn parse<'a>(method: &Method, rest: &'a str) -> Option<Action<'a>> {
         ("POST", ["fine_tuning", "jobs", id, "cancel"]) => CancelJob(id),
         ("GET", ["fine_tuning", "jobs", id, "events"]) => JobEvents(id),
         ("GET", ["fine_tuning", "jobs", id, "checkpoints"]) => JobCheckpoints(id),
+        ("GET", ["responses", id]) => GetResponse(id),
+        ("DELETE", ["responses", id]) => DeleteResponse(id),
+        ("POST", ["responses", id, "cancel"]) => CancelResponse(id),
+        ("GET", ["responses", id, "input_items"]) => InputItems(id),
         _ => return None,
     })
 }
@@ -97,6 +109,10 @@ mod tests {
             parse(&get, "fine_tuning/jobs/j/checkpoints"),
             Some(Action::JobCheckpoints("j"))
         );
+        assert_eq!(
+            parse(&get, "responses/r/input_items"),
+            Some(Action::InputItems("r"))
+        );
         for (method, rest) in [
             (Method::PUT, "files"),
             (Method::POST, "files/f1"),
@@ -104,6 +120,7 @@ mod tests {
             (get.clone(), "files//content"),
             (get.clone(), "batches/b1/cancel"),
             (get.clone(), "fine_tuning"),
+            (get.clone(), "responses"),
             (Method::DELETE, "batches/b1"),
         ] {
             assert_eq!(parse(&method, rest), None, "{method} {rest}");
