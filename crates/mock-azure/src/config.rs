@@ -47,11 +47,13 @@ pub struct Behavior {
     pub content_filter: bool,
     /// Sleep this long before sending the response headers.
     pub header_delay_ms: u64,
-    /// Sleep this long before every SSE event after the first one.
+    /// Sleep this long before every SSE event after the first one (and before every frame
+    /// of other streamed answers: speech audio, file content).
     pub event_delay_ms: u64,
     /// Abort the connection after this many SSE events (counting every event, the
-    /// prompt-filter chunk included), with no `[DONE]` and no terminating chunk.
-    /// Non-streaming answers send half of the JSON body and then abort.
+    /// prompt-filter chunk included), with no `[DONE]` and no terminating chunk; other
+    /// streamed answers (speech audio, file content) count their frames the same way.
+    /// Non-streaming answers send half of the body and then abort.
     pub cut_after_events: Option<usize>,
     /// Number of content delta events in a stream (default 5); also sizes the
     /// non-streaming text so both carry the same content.

@@ -8,7 +8,6 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::config::Behavior;
-use crate::route::Op;
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
@@ -29,6 +28,9 @@ const CONTENT_FILTER: &str = concat!(
     r#""sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":true,"severity":"medium"},"#,
     r#""jailbreak":{"filtered":false,"detected":false}}}}}"#
 );
+
+/// An error answer decided early, boxed so a `Result` carrying it stays small.
+pub(crate) type Refusal = Box<Response>;
 
 /// A JSON answer with a fixed or freshly built body.
 pub(crate) fn json(status: StatusCode, body: impl Into<Body>) -> Response {
@@ -60,6 +62,34 @@ pub(crate) fn bad_request(message: &str) -> Response {
     json(StatusCode::BAD_REQUEST, body.to_string())
 }
 
+/// The OpenAI-shaped error Azure's newer APIs (v1, files, batches, responses) send:
+/// `{"error":{"message","type":"invalid_request_error","param","code"}}`.
+pub(crate) fn invalid_request(
+    status: StatusCode,
+    message: &str,
+    param: Option<&str>,
+    code: Option<&str>,
+) -> Response {
+    let body = serde_json::json!({"error": {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": param,
+        "code": code,
+    }});
+    json(status, body.to_string())
+}
+
+/// A 400 about one request field.
+pub(crate) fn invalid_field(message: &str, param: &str) -> Response {
+    invalid_request(StatusCode::BAD_REQUEST, message, Some(param), None)
+}
+
+/// The 404 for a stored object (`kind` is "File", "Batch", …) this resource does not have.
+pub(crate) fn object_not_found(kind: &str, id: &str) -> Response {
+    let message = format!("{kind} with id '{id}' not found.");
+    invalid_request(StatusCode::NOT_FOUND, &message, None, None)
+}
+
 /// The 400 for a body that is not the JSON the operation expects.
 pub(crate) fn unparsable_json(e: &serde_json::Error) -> Response {
     bad_request(&format!(
@@ -78,8 +108,9 @@ pub(crate) fn bad_control_header(message: String) -> Response {
     response
 }
 
-/// The error the behaviour asks for, or `None` for a normal answer.
-pub(crate) fn forced(behavior: &Behavior, op: Op, api_version: &str) -> Option<Response> {
+/// The error the behaviour asks for, or `None` for a normal answer; `operation` is
+/// Azure's operation id, quoted in the 429 message.
+pub(crate) fn forced(behavior: &Behavior, operation: &str, api_version: &str) -> Option<Response> {
     let status = match behavior.status {
         Some(200) | None if behavior.content_filter => return Some(content_filter()),
         Some(200) | None => return None,
@@ -87,7 +118,7 @@ pub(crate) fn forced(behavior: &Behavior, op: Op, api_version: &str) -> Option<R
     };
     let mut response = match status.as_u16() {
         400 => return Some(content_filter()),
-        429 => json(status, rate_limited(behavior, op, api_version)),
+        429 => json(status, rate_limited(behavior, operation, api_version)),
         500..=599 => json(status, SERVER_ERROR),
         _ => {
             let reason = status.canonical_reason().unwrap_or("Error");
@@ -134,14 +165,13 @@ pub(crate) fn retry_secs(behavior: &Behavior) -> u64 {
 }
 
 /// Azure's classic 429: `code` is the string "429" and there is no `type`.
-fn rate_limited(behavior: &Behavior, op: Op, api_version: &str) -> String {
+fn rate_limited(behavior: &Behavior, operation: &str, api_version: &str) -> String {
     let secs = retry_secs(behavior);
     let message = format!(
-        "Requests to the {} Operation under Azure OpenAI API version {api_version} have exceeded \
-         token rate limit of your current OpenAI S0 pricing tier. Please retry after {secs} \
-         seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further \
-         increase the default rate limit.",
-        op.operation_id()
+        "Requests to the {operation} Operation under Azure OpenAI API version {api_version} have \
+         exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after \
+         {secs} seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to \
+         further increase the default rate limit."
     );
     serde_json::json!({"error": {"code": "429", "message": message}}).to_string()
 }

@@ -1,6 +1,7 @@
 //! The data-plane pipeline: record, route, authenticate, validate, then answer
 //! the way the deployment's behaviour (and any `x-mock-*` header) says. The model
-//! inference face validates in [`inference`] and comes back here for its answer.
+//! inference face validates in [`inference`] and comes back here for its answer;
+//! resource-level paths (files, batches, fine-tuning, stored responses) go to [`store`].
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -17,11 +18,14 @@ use serde::Deserialize;
 
 use crate::config::{Behavior, DEFAULT_CONTENT_EVENTS};
 use crate::fragments::{CHAT_MODEL, EMBEDDINGS_MODEL};
+use crate::multipart::Form;
 use crate::record::{CancelGuard, Outcome, RecordedRequest, Tracker};
 use crate::route::{self, Face, Op, Route};
 use crate::state::Shared;
+use crate::store::{self, Action};
 use crate::{
-    auth, body, chat, completions, control, embeddings, errors, ids, images, inference, responses,
+    audio, auth, body, chat, completions, control, embeddings, errors, ids, image_edits, images,
+    inference,
 };
 
 /// Request bodies above this are refused; far beyond any real prompt.
@@ -35,7 +39,9 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_MS_REGION: HeaderName = HeaderName::from_static("x-ms-region");
 const REMAINING_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-remaining-requests");
 const REMAINING_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-remaining-tokens");
-const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream; charset=utf-8");
+pub(crate) const JSON: HeaderValue = HeaderValue::from_static("application/json");
+pub(crate) const EVENT_STREAM: HeaderValue =
+    HeaderValue::from_static("text/event-stream; charset=utf-8");
 
 /// The body fields the pipeline needs; parsing into it also validates the JSON
 /// without building a `Value` tree for large prompts.
@@ -79,17 +85,52 @@ pub(crate) async fn data_plane(State(shared): State<Arc<Shared>>, request: Reque
     response
 }
 
+/// What a path names: a deployment operation with its parsed body, or a resource.
+enum Target<'a> {
+    Op(Route<'a>, Payload<'a>),
+    Resource(Face, Action<'a>),
+}
+
+/// A deployment operation's body, parsed the way the operation reads it.
+enum Payload<'a> {
+    Json(Result<Probe<'a>, serde_json::Error>),
+    Form(Result<Form, String>),
+}
+
+impl Payload<'_> {
+    /// The body's `model` (a JSON field or a form field).
+    fn model(&self) -> Option<&str> {
+        match self {
+            Self::Json(probe) => probe.as_ref().ok()?.model.as_deref(),
+            Self::Form(form) => form.as_ref().ok()?.text("model"),
+        }
+    }
+}
+
+fn target<'a>(parts: &'a Parts, body: &'a Bytes) -> Option<Target<'a>> {
+    let path = parts.uri.path();
+    if let Some(route) = route::parse(path) {
+        let payload = if route.op.multipart() {
+            Payload::Form(Form::parse(&parts.headers, body))
+        } else {
+            Payload::Json(serde_json::from_slice::<Probe<'_>>(body))
+        };
+        return Some(Target::Op(route, payload));
+    }
+    let (face, rest) = route::resource(path)?;
+    store::route::parse(&parts.method, rest).map(|action| Target::Resource(face, action))
+}
+
 /// Records the request, answers it, and ties the answer's body to the record's outcome.
 async fn exchange(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> Response {
-    let parsed = route::parse(parts.uri.path())
-        .map(|route| (route, serde_json::from_slice::<Probe<'_>>(&body)));
-    let deployment = parsed.as_ref().and_then(|(route, probe)| {
-        let from_body = probe.as_ref().ok().and_then(|p| p.model.as_deref());
-        match route.face {
-            Face::Inference => inference::deployment(shared, parts, route.op, from_body),
-            _ => route.deployment.or(from_body).map(str::to_owned),
-        }
-    });
+    let target = target(parts, &body);
+    let deployment = match &target {
+        Some(Target::Op(route, payload)) => match route.face {
+            Face::Inference => inference::deployment(shared, parts, route.op, payload.model()),
+            _ => route.deployment.or(payload.model()).map(str::to_owned),
+        },
+        _ => None,
+    };
     let tracker = if shared.record {
         shared.recorder.push(RecordedRequest {
             method: parts.method.to_string(),
@@ -110,41 +151,67 @@ async fn exchange(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> Response 
         Tracker::default()
     };
     let guard = CancelGuard(tracker.clone());
-    let response = answer(shared, parts, parsed, deployment, &body, tracker).await;
+    let response = match target {
+        Some(Target::Resource(face, action)) => {
+            store::answer(shared, parts, face, action, &body, tracker).await
+        }
+        Some(Target::Op(route, payload)) => {
+            answer(shared, parts, route, payload, deployment, &body, tracker).await
+        }
+        None => errors::resource_not_found(),
+    };
     let (head, inner) = response.into_parts();
     Response::from_parts(head, body::track(inner, guard))
+}
+
+/// The api-version rules of the Azure OpenAI faces: required on legacy paths (Azure's
+/// 404 without it), one of [`V1_VERSIONS`] if present on v1, ignored by the engine.
+pub(crate) fn version_gate(
+    face: Face,
+    query: Option<&str>,
+) -> Result<Option<&str>, errors::Refusal> {
+    let api_version = route::query_param(query, "api-version").filter(|v| !v.is_empty());
+    match (face, api_version) {
+        (Face::Legacy, None) => Err(Box::new(errors::resource_not_found())),
+        (Face::V1, Some(v)) if !V1_VERSIONS.contains(&v) => {
+            Err(Box::new(errors::bad_request("API version not supported")))
+        }
+        _ => Ok(api_version),
+    }
 }
 
 async fn answer(
     shared: &Shared,
     parts: &Parts,
-    parsed: Option<(Route<'_>, Result<Probe<'_>, serde_json::Error>)>,
+    route: Route<'_>,
+    payload: Payload<'_>,
     deployment: Option<String>,
     body: &Bytes,
     tracker: Tracker,
 ) -> Response {
-    let Some((route, probe)) = parsed.filter(|(route, _)| parts.method == route.op.method()) else {
+    if parts.method != route.op.method() {
         return errors::resource_not_found();
-    };
+    }
     if !auth::authorized(shared.key.as_deref(), &parts.headers) {
         return errors::unauthorized();
     }
     if route.face == Face::Inference {
+        let Payload::Json(probe) = payload else {
+            return errors::resource_not_found();
+        };
         return inference::answer(shared, parts, route.op, probe, deployment, body, tracker).await;
     }
-    let api_version =
-        route::query_param(parts.uri.query(), "api-version").filter(|v| !v.is_empty());
-    match (route.face, api_version) {
-        (Face::Legacy, None) => return errors::resource_not_found(),
-        (Face::V1, Some(v)) if !V1_VERSIONS.contains(&v) => {
-            return errors::bad_request("API version not supported");
-        }
-        _ => {}
-    }
-    let probe = match probe {
-        Ok(probe) => probe,
-        Err(e) => return errors::unparsable_json(&e),
+    let api_version = match version_gate(route.face, parts.uri.query()) {
+        Ok(v) => v,
+        Err(refusal) => return *refusal,
     };
+    match &payload {
+        Payload::Json(Err(e)) => return errors::unparsable_json(e),
+        Payload::Form(Err(message)) => {
+            return errors::invalid_request(StatusCode::BAD_REQUEST, message, None, None);
+        }
+        Payload::Json(Ok(_)) | Payload::Form(Ok(_)) => {}
+    }
     let Some(deployment) = deployment else {
         return errors::bad_request("model is required");
     };
@@ -155,16 +222,33 @@ async fn answer(
         Ok(behavior) => behavior,
         Err(refusal) => return refusal,
     };
-    if let Some(error) = errors::forced(&behavior, route.op, api_version.unwrap_or("v1")) {
+    let operation = route.op.operation_id();
+    if let Some(error) = errors::forced(&behavior, operation, api_version.unwrap_or("v1")) {
         return error;
     }
-    let reply = Reply {
-        op: route.op,
-        model: None,
-        stream: probe.streams(),
-        include_usage: probe.include_usage(),
-    };
-    success(reply, &behavior, body, tracker)
+    match (route.op, payload) {
+        (op @ (Op::ImageEdits | Op::ImageVariations), Payload::Form(Ok(form))) => {
+            image_edits::answer(op, &form, &deployment, &behavior, tracker)
+        }
+        (op, Payload::Form(Ok(form))) => {
+            audio::transcribe(op, &form, &deployment, &behavior, tracker)
+        }
+        (Op::Responses, Payload::Json(Ok(probe))) => {
+            store::responses::create(shared, &probe, &behavior, body, tracker)
+        }
+        (Op::Speech, _) => audio::speech(body, &behavior, tracker),
+        (op, Payload::Json(Ok(probe))) => {
+            let reply = Reply {
+                op,
+                model: None,
+                stream: probe.streams(),
+                include_usage: probe.include_usage(),
+            };
+            success(reply, &behavior, body, tracker)
+        }
+        // Refused above.
+        (_, Payload::Json(Err(_)) | Payload::Form(Err(_))) => errors::resource_not_found(),
+    }
 }
 
 /// The deployment's behaviour with the request's `x-mock-*` overrides applied, after
@@ -174,8 +258,12 @@ pub(crate) async fn behave(
     deployment: &str,
     headers: &HeaderMap,
 ) -> Result<Behavior, Response> {
-    let behavior =
-        control::apply(shared.behavior(deployment), headers).map_err(errors::bad_control_header)?;
+    behave_from(shared.behavior(deployment), headers).await
+}
+
+/// [`behave`] for operations without a deployment, starting from `base`.
+pub(crate) async fn behave_from(base: Behavior, headers: &HeaderMap) -> Result<Behavior, Response> {
+    let behavior = control::apply(base, headers).map_err(errors::bad_control_header)?;
     if behavior.header_delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(behavior.header_delay_ms)).await;
     }
@@ -205,40 +293,70 @@ pub(crate) fn success(
     let events = match (reply.op, reply.stream) {
         (Op::Chat, true) => Some(chat::events(chat_model, usage, pieces, reply.include_usage)),
         (Op::Completions, true) => Some(completions::events(usage, pieces, reply.include_usage)),
-        (Op::Responses, true) => Some(responses::events(usage, pieces)),
         _ => None,
     };
     if let Some(events) = events {
-        let delay = Duration::from_millis(behavior.event_delay_ms);
-        let body = body::events(events, delay, behavior.cut_after_events, tracker);
-        let mut response = Response::new(body);
-        response.headers_mut().insert(CONTENT_TYPE, EVENT_STREAM);
-        return response;
+        return send_stream(EVENT_STREAM, events, behavior, tracker);
     }
 
     let json = match reply.op {
         Op::Chat => Ok(chat::json(chat_model, usage, pieces)),
         Op::Completions => Ok(completions::json(usage, pieces)),
-        Op::Responses => Ok(responses::json(usage, pieces)),
         Op::Embeddings => embeddings::reply(body, usage, reply.model.unwrap_or(EMBEDDINGS_MODEL)),
         Op::Images => images::reply(body),
-        // Metadata (the inference face) and the realtime handshake (`realtime`) never get here.
-        Op::Info | Op::Realtime => return errors::resource_not_found(),
+        // Each of these has its own answer (`store`, `audio`, `image_edits`, `inference`,
+        // `realtime`); none gets here.
+        _ => return errors::resource_not_found(),
     };
-    let json = match json {
-        Ok(json) => json,
-        Err(message) => return errors::bad_request(&message),
-    };
-    if behavior.cut_after_events.is_some() {
-        // Non-streaming cut: half the JSON, then the connection drops.
-        let half = json.len() / 2;
-        let halves = vec![json.slice(..half), json.slice(half..)];
-        return errors::json(
-            StatusCode::OK,
-            body::events(halves, Duration::ZERO, Some(1), tracker),
-        );
+    match json {
+        Ok(json) => send_json(StatusCode::OK, json, behavior, tracker),
+        Err(message) => errors::bad_request(&message),
     }
-    errors::json(StatusCode::OK, Body::from(json))
+}
+
+/// A JSON answer; see [`send_whole`].
+pub(crate) fn send_json(
+    status: StatusCode,
+    json: Bytes,
+    behavior: &Behavior,
+    tracker: Tracker,
+) -> Response {
+    send_whole(status, JSON, json, behavior, tracker)
+}
+
+/// A complete answer; with a cut in the behaviour, half of it and then the connection drops.
+pub(crate) fn send_whole(
+    status: StatusCode,
+    content_type: HeaderValue,
+    bytes: Bytes,
+    behavior: &Behavior,
+    tracker: Tracker,
+) -> Response {
+    let body = if behavior.cut_after_events.is_some() {
+        let half = bytes.len() / 2;
+        let halves = vec![bytes.slice(..half), bytes.slice(half..)];
+        body::events(halves, Duration::ZERO, Some(1), tracker)
+    } else {
+        Body::from(bytes)
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, content_type);
+    response
+}
+
+/// A streamed answer, one body frame per item, with the behaviour's delays and cut.
+pub(crate) fn send_stream(
+    content_type: HeaderValue,
+    frames: Vec<Bytes>,
+    behavior: &Behavior,
+    tracker: Tracker,
+) -> Response {
+    let delay = Duration::from_millis(behavior.event_delay_ms);
+    let body = body::events(frames, delay, behavior.cut_after_events, tracker);
+    let mut response = Response::new(body);
+    response.headers_mut().insert(CONTENT_TYPE, content_type);
+    response
 }
 
 /// Headers Azure puts on every answer, plus the rate-limit ones on success.

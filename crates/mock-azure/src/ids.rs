@@ -68,6 +68,17 @@ pub(crate) fn token(prefix: &str, len: usize) -> String {
     out
 }
 
+/// `prefix` followed by 32 lowercase hex digits, like Azure's `file-181a1cbd…` and
+/// `ftjob-72a2792e…` ids.
+pub(crate) fn hex32(prefix: &str) -> String {
+    format!("{prefix}{:016x}{:016x}", next(), next())
+}
+
+/// A non-negative number that fits a JSON integer everywhere (fine-tuning seeds).
+pub(crate) fn small_number() -> u64 {
+    next() >> 33
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +90,19 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(a.as_bytes()[14], b'4');
         assert_eq!(a.matches('-').count(), 4);
+    }
+
+    #[test]
+    fn hex_ids() {
+        let (a, b) = (hex32("file-"), hex32("file-"));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 5 + 32);
+        assert!(
+            a[5..]
+                .bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert!(small_number() < 1 << 31);
     }
 
     #[test]

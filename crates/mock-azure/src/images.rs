@@ -1,4 +1,5 @@
-//! Image generations: `n` tiny PNGs (or placeholder URLs) with Azure's filter results.
+//! Image generations: `n` tiny PNGs (or placeholder URLs) with Azure's filter results;
+//! `image_edits` answers in the same shape.
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -20,17 +21,36 @@ pub(crate) fn reply(body: &[u8]) -> Result<Bytes, String> {
         .filter(|p| !p.is_empty())
         .ok_or("'$.prompt' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.")?;
     let n = match request.get("n") {
-        None | Some(Value::Null) => 1,
-        Some(n) => n
-            .as_u64()
-            .filter(|n| (1..=MAX_IMAGES).contains(n))
-            .ok_or("'$.n' must be an integer between 1 and 10.")?,
+        None | Some(Value::Null) => None,
+        Some(n) => Some(n.as_u64().ok_or(BAD_COUNT)?),
     };
-    let as_url = match request.get("response_format").and_then(Value::as_str) {
-        None | Some("b64_json") => false,
-        Some("url") => true,
-        Some(other) => return Err(format!("'{other}' is not a supported response_format.")),
-    };
+    let format = request.get("response_format").and_then(Value::as_str);
+    build(count(n)?, as_url(format)?, prompt)
+}
+
+const BAD_COUNT: &str = "'$.n' must be an integer between 1 and 10.";
+
+/// `n`, 1 when absent.
+pub(crate) fn count(n: Option<u64>) -> Result<u64, String> {
+    let n = n.unwrap_or(1);
+    if (1..=MAX_IMAGES).contains(&n) {
+        Ok(n)
+    } else {
+        Err(BAD_COUNT.to_owned())
+    }
+}
+
+/// Whether `response_format` asks for URLs rather than base64 (the default).
+pub(crate) fn as_url(format: Option<&str>) -> Result<bool, String> {
+    match format {
+        None | Some("b64_json") => Ok(false),
+        Some("url") => Ok(true),
+        Some(other) => Err(format!("'{other}' is not a supported response_format.")),
+    }
+}
+
+/// `n` images, each with `revised_prompt` and Azure's filter results.
+pub(crate) fn build(n: u64, as_url: bool, revised_prompt: &str) -> Result<Bytes, String> {
     let content_filter: Value = serde_json::from_str(DELTA_FILTER).map_err(|e| e.to_string())?;
     let prompt_filter: Value = serde_json::from_str(PROMPT_VERDICTS).map_err(|e| e.to_string())?;
     let data: Vec<Value> = (0..n)
@@ -43,7 +63,7 @@ pub(crate) fn reply(body: &[u8]) -> Result<Bytes, String> {
             };
             let mut entry = Map::new();
             entry.insert(key.to_owned(), image);
-            entry.insert("revised_prompt".to_owned(), Value::from(prompt));
+            entry.insert("revised_prompt".to_owned(), Value::from(revised_prompt));
             entry.insert("content_filter_results".to_owned(), content_filter.clone());
             entry.insert("prompt_filter_results".to_owned(), prompt_filter.clone());
             Value::Object(entry)

@@ -3,8 +3,9 @@
 //! (A1, A2, A5, A6, A7).
 //!
 //! Faces (URL families), each with its own api-version and deployment rules:
-//! - legacy `/openai/deployments/{d}/…` and `/openai/responses` (`api-version` required);
-//! - v1 `/openai/v1/…` (deployment from the body `model`);
+//! - legacy `/openai/deployments/{d}/…`, `/openai/responses` and the resource paths
+//!   `/openai/{files,batches,fine_tuning,responses/{id}}` (`api-version` required);
+//! - v1 `/openai/v1/…` (deployment from the body or form `model`);
 //! - engine `/v1/…`, an OpenAI-compatible server (`api-version` ignored);
 //! - model inference `/models/{chat/completions,embeddings,info}` and the same without
 //!   `/models` (`api-version` 2025-04-01 or 2024-05-01-preview, `extra-parameters`,
@@ -13,23 +14,34 @@
 //!   `/openai/v1/realtime?model` and `/v1/realtime?model` (WIRE-FACTS A3) that speaks enough
 //!   of the event protocol for relay tests.
 //!
+//! The Azure OpenAI faces serve chat, completions, embeddings, responses, image
+//! generations and edits (variations on the engine only), audio transcriptions,
+//! translations and speech, and per-instance files, batches, fine-tuning jobs and stored
+//! responses, so two mocks behave as two Azure resources.
+//!
 //! Module map:
 //! - [`config`]: [`MockConfig`], per-deployment [`Behavior`], [`MockUsage`].
 //! - [`control`]: `x-mock-*` headers that override a behaviour per request.
 //! - `server`: [`MockServer`], the handle tests use (start, log, knobs).
 //! - `handler`: the data-plane pipeline (record → route → auth → validate → answer).
 //! - `route`, `auth`: path families (legacy, `/openai/v1`, `/v1`, model inference) and key check.
+//! - `multipart`: `multipart/form-data` bodies (audio, image edits, file uploads).
 //! - `inference`: the model inference face's gates, deployment choice, `/info` and error bodies.
 //! - `realtime`: the WebSocket handshake (checked like any request) and the session's events.
-//! - `errors`: Azure's error bodies (401, 404, 429, 5xx, content filter).
+//! - `errors`: Azure's error bodies (401, 404, 429, 5xx, content filter, invalid request).
 //! - `chat`, `completions`, `responses`, `embeddings`, `images`: success bodies.
+//! - `image_edits`: image edits and variations (multipart), answered like generations.
+//! - `audio`: transcriptions and translations (text, formats, usage, SSE) and speech (audio).
+//! - `store`: per-instance files, batches, fine-tuning jobs and stored responses.
 //! - `fragments`: pre-serialised JSON shared by the body builders.
-//! - `body`: SSE bodies (one frame per event, delays, cuts) and outcome tracking.
+//! - `body`: streamed bodies (one frame per SSE event or chunk, delays, cuts) and outcome
+//!   tracking.
 //! - [`record`]: the request log, [`RecordedRequest`], [`Outcome`], realtime [`WsFrame`]s.
 //! - `admin`: `/__mock/requests` and `/__mock/health` over HTTP.
 //! - `state`, `ids`: shared state; cheap request and object ids.
 
 mod admin;
+mod audio;
 mod auth;
 mod body;
 mod chat;
@@ -41,14 +53,17 @@ mod errors;
 mod fragments;
 mod handler;
 mod ids;
+mod image_edits;
 mod images;
 mod inference;
+mod multipart;
 mod realtime;
 pub mod record;
 mod responses;
 mod route;
 mod server;
 mod state;
+mod store;
 
 pub use config::{Behavior, MockConfig, MockUsage};
 pub use record::{Outcome, RecordedRequest, WsFrame};

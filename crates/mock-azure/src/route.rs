@@ -1,4 +1,6 @@
-//! Which data-plane operation a path names, on which of the four faces.
+//! Which data-plane operation a path names, on which of the four faces; resource-level
+//! paths (files, batches, fine-tuning, stored responses) are only split off here and
+//! named by `store::route`.
 
 use http::Method;
 
@@ -14,6 +16,16 @@ pub(crate) enum Op {
     Info,
     /// The realtime WebSocket handshake (`GET …/realtime`), served by `realtime`, not here.
     Realtime,
+    /// `audio/transcriptions`, multipart.
+    Transcriptions,
+    /// `audio/translations`, multipart.
+    Translations,
+    /// `audio/speech`: JSON in, audio out.
+    Speech,
+    /// `images/edits`, multipart.
+    ImageEdits,
+    /// `images/variations`, multipart; only the engine face has it (Azure has no such API).
+    ImageVariations,
 }
 
 impl Op {
@@ -24,8 +36,21 @@ impl Op {
             "embeddings" => Self::Embeddings,
             "images/generations" => Self::Images,
             "responses" => Self::Responses,
+            "audio/transcriptions" => Self::Transcriptions,
+            "audio/translations" => Self::Translations,
+            "audio/speech" => Self::Speech,
+            "images/edits" => Self::ImageEdits,
+            "images/variations" => Self::ImageVariations,
             _ => return None,
         })
+    }
+
+    /// Whether the body is `multipart/form-data` rather than JSON.
+    pub(crate) fn multipart(self) -> bool {
+        matches!(
+            self,
+            Self::Transcriptions | Self::Translations | Self::ImageEdits | Self::ImageVariations
+        )
     }
 
     /// Azure's operation id, quoted in its 429 message.
@@ -37,6 +62,11 @@ impl Op {
             Self::Images => "ImageGenerations_Create",
             Self::Responses => "Responses_Create",
             Self::Info => "GetModelInfo",
+            Self::Transcriptions => "Transcriptions_Create",
+            Self::Translations => "Translations_Create",
+            Self::Speech => "Speech_Create",
+            Self::ImageEdits => "ImageEdits_Create",
+            Self::ImageVariations => "ImageVariations_Create",
             // No documented id; the message names the API.
             Self::Realtime => "Realtime",
         }
@@ -54,7 +84,8 @@ impl Op {
 /// Which URL family the request came in on; they differ in api-version rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Face {
-    /// `/openai/deployments/{d}/…` and `/openai/responses`: `api-version` required.
+    /// `/openai/deployments/{d}/…`, `/openai/responses` and the resource paths
+    /// (`/openai/files`, …): `api-version` required.
     Legacy,
     /// `/openai/v1/…`: `api-version` optional (`v1`, `preview`, `latest`).
     V1,
@@ -75,11 +106,13 @@ pub(crate) struct Route<'a> {
     pub(crate) deployment: Option<&'a str>,
 }
 
-/// Parses a raw request path; `None` means Azure's "Resource not found".
+/// Parses a raw request path; `None`: not a deployment operation (a [`resource`] path,
+/// or Azure's "Resource not found").
 pub(crate) fn parse(path: &str) -> Option<Route<'_>> {
     if let Some(rest) = path.strip_prefix("/openai/deployments/") {
         let (deployment, suffix) = rest.split_once('/')?;
-        let op = Op::from_suffix(suffix).filter(|op| *op != Op::Responses)?;
+        let op = Op::from_suffix(suffix)
+            .filter(|op| !matches!(op, Op::Responses | Op::ImageVariations))?;
         if deployment.is_empty() {
             return None;
         }
@@ -98,11 +131,29 @@ pub(crate) fn parse(path: &str) -> Option<Route<'_>> {
     } else {
         return inference(path);
     };
+    let op = Op::from_suffix(suffix)?;
+    if op == Op::ImageVariations && face != Face::Engine {
+        return None;
+    }
     Some(Route {
         face,
-        op: Op::from_suffix(suffix)?,
+        op,
         deployment: None,
     })
+}
+
+/// Splits a resource-level path (no deployment) into its face and the rest, e.g.
+/// `/openai/files/file-1` → (Legacy, `files/file-1`); `store::route` names the operation.
+pub(crate) fn resource(path: &str) -> Option<(Face, &str)> {
+    let (face, rest) = if let Some(rest) = path.strip_prefix("/openai/v1/") {
+        (Face::V1, rest)
+    } else if let Some(rest) = path.strip_prefix("/v1/") {
+        (Face::Engine, rest)
+    } else {
+        (Face::Legacy, path.strip_prefix("/openai/")?)
+    };
+    let first = rest.split('/').next().unwrap_or(rest);
+    matches!(first, "files" | "batches" | "fine_tuning" | "responses").then_some((face, rest))
 }
 
 /// The model inference routes, with or without the `/models` prefix. They share
@@ -154,7 +205,12 @@ mod tests {
         );
         assert_eq!(parse("/openai/deployments//chat/completions"), None);
         assert_eq!(parse("/openai/deployments/d/responses"), None);
-        assert_eq!(parse("/openai/deployments/d/audio/speech"), None);
+        assert_eq!(
+            parse("/openai/deployments/d/audio/speech").map(|r| r.op),
+            Some(Op::Speech)
+        );
+        assert_eq!(parse("/openai/deployments/d/audio/unknown"), None);
+        assert_eq!(parse("/openai/deployments/d/images/variations"), None);
         let r = parse("/openai/responses");
         assert_eq!(
             r.map(|r| (r.face, r.op)),
@@ -172,6 +228,12 @@ mod tests {
             Some((Face::Engine, Op::Completions))
         );
         assert_eq!(parse("/v1/models"), None);
+        assert_eq!(
+            parse("/v1/images/variations").map(|r| r.op),
+            Some(Op::ImageVariations)
+        );
+        assert_eq!(parse("/openai/v1/images/variations"), None);
+        assert!(parse("/openai/v1/audio/transcriptions").is_some_and(|r| r.op.multipart()));
         assert_eq!(parse("/openai/v1/chat/completions/"), None);
         assert_eq!(parse("/"), None);
     }
@@ -208,6 +270,31 @@ mod tests {
         }
         assert_eq!(Op::Info.method(), Method::GET);
         assert_eq!(Op::Chat.method(), Method::POST);
+    }
+
+    #[test]
+    fn resource_paths() {
+        assert_eq!(
+            resource("/openai/files/file-1"),
+            Some((Face::Legacy, "files/file-1"))
+        );
+        assert_eq!(resource("/openai/v1/batches"), Some((Face::V1, "batches")));
+        assert_eq!(
+            resource("/v1/fine_tuning/jobs"),
+            Some((Face::Engine, "fine_tuning/jobs"))
+        );
+        assert_eq!(
+            resource("/v1/responses/resp_1"),
+            Some((Face::Engine, "responses/resp_1"))
+        );
+        for path in [
+            "/openai/deployments/d/files",
+            "/files",
+            "/openai/models",
+            "/v1/filesx",
+        ] {
+            assert_eq!(resource(path), None, "{path}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::{Behavior, MockConfig};
 use crate::record::Recorder;
+use crate::store::Store;
 
 pub(crate) struct Shared {
     pub(crate) key: Option<String>,
@@ -12,6 +13,8 @@ pub(crate) struct Shared {
     deployments: Option<HashSet<String>>,
     behaviors: RwLock<HashMap<String, Behavior>>,
     pub(crate) recorder: Arc<Recorder>,
+    /// Files, batches, fine-tuning jobs and responses this resource keeps.
+    pub(crate) store: Store,
 }
 
 impl Shared {
@@ -22,6 +25,7 @@ impl Shared {
             deployments: config.deployments.map(|list| list.into_iter().collect()),
             behaviors: RwLock::new(config.behaviors),
             recorder: Arc::default(),
+            store: Store::default(),
         }
     }
 

@@ -272,7 +272,7 @@ async fn unknown_paths_methods_and_deployments() {
     .unwrap();
     let not_found = r#"{"error":{"code":"404","message":"Resource not found"}}"#;
     for path in [
-        "/openai/deployments/known/audio/speech",
+        "/openai/deployments/known/audio/unknown",
         "/nope",
         "/openai/v1/models",
     ] {
@@ -310,7 +310,7 @@ async fn unknown_paths_methods_and_deployments() {
     // Unknown paths are recorded too, so tests can see stray calls.
     assert_eq!(
         mock.requests()[0].path,
-        "/openai/deployments/known/audio/speech"
+        "/openai/deployments/known/audio/unknown"
     );
 }
 

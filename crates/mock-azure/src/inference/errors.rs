@@ -86,7 +86,7 @@ pub(crate) fn forced(behavior: &Behavior, op: Op, api_version: &str) -> Option<R
     }
     let status = StatusCode::from_u16(behavior.status?).ok()?;
     if !status.is_client_error() {
-        return crate::errors::forced(behavior, op, api_version);
+        return crate::errors::forced(behavior, op.operation_id(), api_version);
     }
     let reason = status.canonical_reason().unwrap_or("Error");
     let throttled = status == StatusCode::TOO_MANY_REQUESTS;

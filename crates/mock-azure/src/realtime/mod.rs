@@ -140,7 +140,8 @@ async fn answer(
         Ok(behavior) => behavior,
         Err(refusal) => return refusal,
     };
-    if let Some(error) = errors::forced(&behavior, Op::Realtime, api_version.unwrap_or("v1")) {
+    let version = api_version.unwrap_or("v1");
+    if let Some(error) = errors::forced(&behavior, Op::Realtime.operation_id(), version) {
         return error;
     }
     let ws = match ws {
