@@ -97,15 +97,18 @@ impl<'a> Doc<'a> {
         serde_json::from_slice(bytes).ok()
     }
 
-    /// Folds this document into `out`. Sets `finished` only for Responses lifecycle events;
-    /// a plain JSON body decides completeness itself.
+    /// Folds this document into `out`. Sets `finished` only for terminal Responses and
+    /// transcription events; a plain JSON body decides completeness itself.
     pub(super) fn apply(&self, out: &mut ScanOutcome) {
         if self.error.is_some() {
             out.error_event = true;
         }
         match self.kind.as_deref() {
             Some("error") => out.error_event = true,
-            Some("response.completed" | "response.incomplete") => out.finished = true,
+            // A streamed transcription (gpt-4o-transcribe) ends with its text and usage.
+            Some("response.completed" | "response.incomplete" | "transcript.text.done") => {
+                out.finished = true;
+            }
             Some("response.failed") => {
                 out.error_event = true;
                 out.finished = true;

@@ -66,6 +66,9 @@ fn upload_config(mock_url: &str) -> Value {
     let models = cfg["models"].as_array_mut().unwrap();
     models.push(json!({"id": "whisper", "upstream": "legacy", "targetModel": "dep-whisper"}));
     models.push(json!({"id": "whisper-v1", "upstream": "v1", "targetModel": "dep-whisper-v1"}));
+    models.push(
+        json!({"id": "gpt-4o-transcribe", "upstream": "v1", "targetModel": "dep-4o-transcribe"}),
+    );
     models.push(json!({"id": "tts", "upstream": "legacy", "targetModel": "dep-tts"}));
     models.push(json!({"id": "gpt-image-1", "upstream": "v1", "targetModel": "dep-image"}));
     models.push(json!({"id": "dall-e-2", "upstream": "engine", "targetModel": "dall-e-2"}));
@@ -415,7 +418,7 @@ async fn a_streamed_transcription_passes_its_events_through() {
     let mock = mock().await;
     let gw = Gateway::start(&upload_config(&mock.base_url())).await;
     let body = form(&[
-        ("model", None, b"whisper-v1"),
+        ("model", None, b"gpt-4o-transcribe"),
         ("stream", None, b"true"),
         ("file", Some("a.wav"), &audio(1000)),
     ]);
@@ -433,4 +436,14 @@ async fn a_streamed_transcription_passes_its_events_through() {
         .unwrap();
     assert!(text.contains("transcript.text.delta"), "{text}");
     assert!(text.contains("transcript.text.done"), "{text}");
+    assert!(text.contains("dep-4o-transcribe"), "{text}");
+    // A stream that ends with `transcript.text.done` is complete, not broken, and its usage
+    // counts.
+    let stats = stats_until(&gw, |s| {
+        s["perModel"]["gpt-4o-transcribe"]["requests"].as_u64() == Some(1)
+    })
+    .await;
+    let model = &stats["perModel"]["gpt-4o-transcribe"];
+    assert_eq!(model["errors"], 0, "{model}");
+    assert!(model["totalTokens"].as_u64().unwrap() > 0, "{model}");
 }
