@@ -39,6 +39,9 @@ pub struct Config {
     /// gyarbij/azure-oai-proxy: the model name is the deployment name). Absent: 404.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_fallback: Option<ModelFallbackConfig>,
+    /// Where the resource-level APIs go (files, batches, fine-tuning). Absent: they answer 501.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourcesConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -56,6 +59,10 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes (env `BODY_LIMIT` / `SERVER_BODY_LIMIT`).
     #[serde(default = "default_body_limit")]
     pub body_limit: u64,
+    /// Largest file upload (`POST /files`) accepted, in bytes; uploads are streamed, not read
+    /// into memory, so this is not bounded by `bodyLimit`.
+    #[serde(default = "default_max_upload_bytes")]
+    pub max_upload_bytes: u64,
     /// Worker threads, each with its own listener (SO_REUSEPORT), event loop and upstream
     /// connections; 0 means one per CPU (env `GATEWAY_WORKERS`).
     #[serde(default)]
@@ -99,6 +106,7 @@ impl Default for ServerConfig {
             admin_path: default_admin_path(),
             admin_auth: AdminAuthConfig::default(),
             body_limit: default_body_limit(),
+            max_upload_bytes: default_max_upload_bytes(),
             workers: 0,
             upstream: UpstreamPolicyConfig::default(),
             caddy: None,
@@ -543,6 +551,14 @@ pub enum Strategy {
     Latency,
 }
 
+/// The one upstream behind the resource-level APIs. Batches and fine-tuning jobs refer to
+/// uploaded file ids, so all three must live on the same resource.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourcesConfig {
+    pub upstream: String,
+}
+
 /// Unknown models go to this upstream with the model name as the deployment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -569,6 +585,11 @@ fn default_true() -> bool {
 pub const DEFAULT_BODY_LIMIT: u64 = 52_428_800;
 fn default_body_limit() -> u64 {
     DEFAULT_BODY_LIMIT
+}
+/// 512 MiB, OpenAI's and Azure OpenAI's largest file.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 536_870_912;
+fn default_max_upload_bytes() -> u64 {
+    DEFAULT_MAX_UPLOAD_BYTES
 }
 fn default_connect_ms() -> u64 {
     10_000
