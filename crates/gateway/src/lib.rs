@@ -10,6 +10,8 @@
 //! - [`call`]: one client request, dialect-neutral: operation, model alias, body, stream flag.
 //! - [`policy`]: client-key authentication.
 //! - [`proxy`]: the forwarding pipeline every dialect shares: key, body, route, send, respond.
+//! - [`resources`]: APIs about a resource, not a model: files, batches and fine-tuning (to
+//!   `resources.upstream`, uploads streamed).
 //! - [`route`]: model alias → deployment target and upstream URL; pools of deployments
 //!   (priority tiers, balancing strategies) and each deployment's health (cooldowns, breaker).
 //! - [`upstream`]: upstream dialects (URL and body rewrite), credentials, the pooled client,
@@ -39,6 +41,7 @@ pub mod listen;
 pub mod policy;
 pub mod proxy;
 pub mod relay;
+pub mod resources;
 pub mod route;
 pub mod server;
 pub mod state;

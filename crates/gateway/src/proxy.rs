@@ -49,7 +49,11 @@ fn fresh_request_id() -> HeaderValue {
 }
 
 /// Reads the request body up to the configured limit.
-async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<Bytes, GatewayError> {
+pub(crate) async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: u64,
+) -> Result<Bytes, GatewayError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

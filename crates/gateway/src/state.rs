@@ -47,6 +47,12 @@ pub struct Runtime {
     pub models: ModelTable,
     pub policy: UpstreamPolicy,
     pub body_limit: u64,
+    /// `server.maxUploadBytes`: the streamed file-upload limit.
+    pub max_upload: u64,
+    /// Every upstream, in config order.
+    pub upstreams: Vec<Arc<Upstream>>,
+    /// `resources.upstream`: where files, batches and fine-tuning jobs live.
+    pub resources: Option<Arc<Upstream>>,
     pub admin: Option<AdminCredentials>,
     /// When this runtime was built (Unix seconds): the `created` of `/v1/models` entries.
     pub created: u64,
@@ -101,6 +107,17 @@ impl Runtime {
             breaker_open: ms(up.breaker_open_ms),
         };
         let models = ModelTable::build(&config.models, &upstreams, fallback, stats, health)?;
+        let ordered = config
+            .upstreams
+            .iter()
+            .filter_map(|u| upstreams.get(&u.name).cloned())
+            .collect();
+        let resources = match &config.resources {
+            Some(r) => Some(Arc::clone(upstreams.get(&r.upstream).ok_or_else(|| {
+                format!("resources: unknown upstream `{}`", r.upstream)
+            })?)),
+            None => None,
+        };
         let mut ws_tls = (*tls).clone();
         ws_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let policy = UpstreamPolicy {
@@ -123,6 +140,9 @@ impl Runtime {
             models,
             policy,
             body_limit: server.body_limit,
+            max_upload: server.max_upload_bytes,
+            upstreams: ordered,
+            resources,
             admin: admin_credentials(&server.admin_auth),
             created,
             ws_tls: Arc::new(ws_tls),

@@ -20,5 +20,7 @@ mod errors;
 mod failover;
 mod inference_inbound;
 mod realtime;
+mod recorder;
+mod resources;
 mod streaming;
 mod usage;
