@@ -11,7 +11,8 @@
 //! - [`policy`]: client-key authentication.
 //! - [`proxy`]: the forwarding pipeline every dialect shares: key, body, route, send, respond.
 //! - [`resources`]: APIs about a resource, not a model: files, batches and fine-tuning (to
-//!   `resources.upstream`, uploads streamed).
+//!   `resources.upstream`, uploads streamed) and stored responses (to the upstream that
+//!   created each one, remembered from `POST /responses`).
 //! - [`route`]: model alias → deployment target and upstream URL; pools of deployments
 //!   (priority tiers, balancing strategies) and each deployment's health (cooldowns, breaker).
 //! - [`upstream`]: upstream dialects (URL and body rewrite), credentials, the pooled client,

@@ -16,7 +16,9 @@ use crate::call::{self, BodyModel, Call, ClientApiVersion, ModelField, Operation
 use crate::error::GatewayError;
 use crate::inbound::shapes::{self, Dialect};
 use crate::policy::extra_params;
-use crate::route::Route;
+use crate::resources::capture;
+use crate::resources::owners::{self, Owner, ResponseOwners};
+use crate::route::{Route, Target};
 use crate::state::{AppState, Runtime};
 use crate::telemetry::ModelStats;
 use crate::telemetry::stats::RequestRecord;
@@ -126,7 +128,7 @@ pub async fn forward(app: Arc<AppState>, op: Operation, req: Request<Body>) -> R
 pub async fn forward_from(app: Arc<AppState>, inbound: Inbound, req: Request<Body>) -> Response {
     let runtime = app.runtime.load_full();
     let dialect = inbound.dialect;
-    match forward_inner(&runtime, inbound, req).await {
+    match forward_inner(&runtime, &app.responses, inbound, req).await {
         Ok(response) => response,
         Err(err) => shapes::in_dialect(dialect, err).into_response(),
     }
@@ -158,6 +160,7 @@ fn alias_for(
 
 async fn forward_inner(
     rt: &Runtime,
+    owners: &Arc<ResponseOwners>,
     mut inbound: Inbound,
     req: Request<Body>,
 ) -> Result<Response, GatewayError> {
@@ -171,7 +174,7 @@ async fn forward_inner(
     if let Dialect::Inference = inbound.dialect {
         bytes = extra_params::apply(op, &parts.headers, bytes)?;
     }
-    let (model_field, stream) = call::peek_optional(&bytes)?;
+    let (model_field, stream, previous) = call::peek_with_previous(&bytes)?;
     let (model, body_model) = alias_for(rt, &mut inbound, model_field)?;
     let call = Call {
         op,
@@ -185,7 +188,7 @@ async fn forward_inner(
     let route = rt.models.resolve(op, &call.model)?;
     let request_id = request_id(&parts.headers);
     let deadline = Instant::now() + rt.policy.total;
-    let (upstream, stats, lease) = match route {
+    let (upstream, stats, lease, owner) = match route {
         Route::One(target) => {
             let outbound = Outbound {
                 call: &call,
@@ -196,7 +199,10 @@ async fn forward_inner(
                 deadline,
             };
             match send::send(&outbound).await {
-                Ok(r) => (r, target.stats, None),
+                Ok(r) => {
+                    let owner = creates_response(&call, &target);
+                    (r, target.stats, None, owner)
+                }
                 Err(err) => return Err(failed(&target.stats, &call, &target.upstream.name, err)),
             }
         }
@@ -209,9 +215,23 @@ async fn forward_inner(
                 deadline,
                 pool,
                 op,
+                prefer: match call.op {
+                    Operation::Responses => {
+                        owners::preferred_for(owners, pool, op, previous.as_deref())
+                    }
+                    _ => None,
+                },
             };
             match failover::send(&pooled).await {
-                Ok(d) => (d.response, Arc::clone(&d.target.stats), Some(d.lease)),
+                Ok(d) => {
+                    let owner = creates_response(&call, d.target);
+                    (
+                        d.response,
+                        Arc::clone(&d.target.stats),
+                        Some(d.lease),
+                        owner,
+                    )
+                }
                 Err(err) => return Err(failed(stats, &call, "pool", err)),
             }
         }
@@ -234,7 +254,17 @@ async fn forward_inner(
         deadline,
         lease,
     );
-    Ok(Response::from_parts(head, Body::new(observed)).into_response())
+    let body = capture::body(observed, head.status, owner, owners);
+    Ok(Response::from_parts(head, body).into_response())
+}
+
+/// For a `POST /responses`, where the response it creates will be stored, so later calls about
+/// it can find it ([`crate::resources::objects`]).
+fn creates_response(call: &Call, target: &Target) -> Option<Owner> {
+    (call.op == Operation::Responses).then(|| Owner {
+        upstream: Arc::from(target.upstream.name.as_str()),
+        deployment: Some(Arc::clone(&target.deployment)),
+    })
 }
 
 #[cfg(test)]

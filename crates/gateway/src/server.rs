@@ -13,8 +13,9 @@
 //!      Inference ([`crate::inbound::inference`]);
 //!    - `GET /v1/realtime`, `/openai/v1/realtime`, `/openai/realtime` — the Realtime API over
 //!      WebSocket ([`crate::inbound::realtime`]);
-//!    - `files…`, `batches…` and `fine_tuning/…` under `/v1/`, `/openai/v1/` and `/openai/`
-//!      (`?api-version=`) — resource-level APIs, which go to `resources.upstream`
+//!    - `files…`, `batches…`, `fine_tuning/…` and `responses/{id}…` under `/v1/`,
+//!      `/openai/v1/` and `/openai/` (`?api-version=`) — resource-level APIs, which go to
+//!      `resources.upstream` or to the upstream that stored the response
 //!      ([`crate::resources`]).
 //! 3. `/admin/api/*` — Basic-auth admin API ([`crate::admin`]).
 //! 4. Fallbacks — unknown paths and wrong methods get OpenAI-shaped 404/405 errors.

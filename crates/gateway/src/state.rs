@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::{AdminAuthConfig, AuthMode, Config};
 use crate::policy::ClientKeys;
+use crate::resources::ResponseOwners;
 use crate::route::ModelTable;
 use crate::route::health::HealthPolicy;
 use crate::telemetry::Stats;
@@ -49,7 +50,7 @@ pub struct Runtime {
     pub body_limit: u64,
     /// `server.maxUploadBytes`: the streamed file-upload limit.
     pub max_upload: u64,
-    /// Every upstream, in config order.
+    /// Every upstream, in config order (response objects probe them in this order).
     pub upstreams: Vec<Arc<Upstream>>,
     /// `resources.upstream`: where files, batches and fine-tuning jobs live.
     pub resources: Option<Arc<Upstream>>,
@@ -156,6 +157,8 @@ impl Runtime {
 pub struct AppState {
     pub runtime: ArcSwap<Runtime>,
     pub stats: Arc<Stats>,
+    /// Which upstream stored each recent response (Responses API), across config reloads.
+    pub responses: Arc<ResponseOwners>,
 }
 
 impl AppState {
@@ -165,6 +168,7 @@ impl AppState {
         Ok(Arc::new(Self {
             runtime: ArcSwap::from_pointee(runtime),
             stats,
+            responses: Arc::new(ResponseOwners::default()),
         }))
     }
 }

@@ -22,5 +22,6 @@ mod inference_inbound;
 mod realtime;
 mod recorder;
 mod resources;
+mod response_objects;
 mod streaming;
 mod usage;
