@@ -151,6 +151,10 @@ struct Peek<'a> {
     model: Option<&'a RawValue>,
     #[serde(default)]
     stream: Option<bool>,
+    /// The Responses API's continuation: it must reach the resource that stored the previous
+    /// response ([`crate::resources::owners`]).
+    #[serde(default, borrow)]
+    previous_response_id: Option<&'a RawValue>,
 }
 
 /// The fields a request body must yield before it can be routed.
@@ -182,6 +186,11 @@ pub type ModelField = Option<(String, Range<usize>)>;
 
 /// Like [`peek`], for dialects where `model` may be absent: `(model, stream)`.
 pub fn peek_optional(body: &[u8]) -> Result<(ModelField, bool), GatewayError> {
+    peek_with_previous(body).map(|(model, stream, _)| (model, stream))
+}
+
+/// [`peek_optional`] plus `previous_response_id`, when it is a string, in the same pass.
+pub fn peek_with_previous(body: &[u8]) -> Result<(ModelField, bool, Option<String>), GatewayError> {
     let peek: Peek<'_> = serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
             GatewayError::InvalidRequest {
@@ -194,8 +203,11 @@ pub fn peek_optional(body: &[u8]) -> Result<(ModelField, bool), GatewayError> {
         }
     })?;
     let stream = peek.stream.unwrap_or(false);
+    let previous = peek
+        .previous_response_id
+        .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
     let Some(raw) = peek.model else {
-        return Ok((None, stream));
+        return Ok((None, stream, previous));
     };
     let model: String =
         serde_json::from_str(raw.get()).map_err(|_| GatewayError::InvalidRequest {
@@ -220,7 +232,7 @@ pub fn peek_optional(body: &[u8]) -> Result<(ModelField, bool), GatewayError> {
             "model span outside the body".to_owned(),
         ));
     }
-    Ok((Some((model, start..end)), stream))
+    Ok((Some((model, start..end)), stream, previous))
 }
 
 #[cfg(test)]
@@ -265,6 +277,22 @@ mod tests {
             peek(br#"{"model":""}"#).unwrap_err().code(),
             "invalid_value"
         );
+    }
+
+    #[test]
+    fn previous_response_id_is_peeked_when_it_is_a_string() {
+        let body = br#"{"model":"m","previous_response_id":"resp_1","input":"x"}"#;
+        assert_eq!(
+            peek_with_previous(body).unwrap().2.as_deref(),
+            Some("resp_1")
+        );
+        for body in [
+            &br#"{"model":"m"}"#[..],
+            br#"{"model":"m","previous_response_id":null}"#,
+            br#"{"model":"m","previous_response_id":7}"#,
+        ] {
+            assert_eq!(peek_with_previous(body).unwrap().2, None);
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use mock_azure::{Behavior, MockConfig, MockServer};
 
 use crate::config::{
     AdminAuthConfig, ApiKeyConfig, AuthConfig, AuthMode, Config, KeyStatus, ModelConfig,
-    ServerConfig, UpstreamConfig, UpstreamKind,
+    ResourcesConfig, ServerConfig, UpstreamConfig, UpstreamKind,
 };
 use crate::server;
 use crate::state::AppState;
@@ -89,6 +89,10 @@ pub fn demo_config(
             model("dall-e-3", "demo-azure", "dall-e-3"),
         ],
         model_fallback: None,
+        // Files, batches and fine-tuning go to the v1 surface, where Azure serves all three.
+        resources: Some(ResourcesConfig {
+            upstream: "demo-foundry-v1".to_owned(),
+        }),
     }
 }
 

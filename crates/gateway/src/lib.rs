@@ -12,6 +12,9 @@
 //!   temp file), scanned for the `model` field, replayed per attempt with it rewritten.
 //! - [`policy`]: client-key authentication.
 //! - [`proxy`]: the forwarding pipeline every dialect shares: key, body, route, send, respond.
+//! - [`resources`]: APIs about a resource, not a model: files, batches and fine-tuning (to
+//!   `resources.upstream`, uploads streamed) and stored responses (to the upstream that
+//!   created each one, remembered from `POST /responses`).
 //! - [`route`]: model alias → deployment target and upstream URL; pools of deployments
 //!   (priority tiers, balancing strategies) and each deployment's health (cooldowns, breaker).
 //! - [`upstream`]: upstream dialects (URL and body rewrite), credentials, the pooled client,
@@ -42,6 +45,7 @@ pub mod multipart;
 pub mod policy;
 pub mod proxy;
 pub mod relay;
+pub mod resources;
 pub mod route;
 pub mod server;
 pub mod state;

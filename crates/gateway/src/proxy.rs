@@ -17,7 +17,9 @@ use crate::error::GatewayError;
 use crate::inbound::shapes::{self, Dialect};
 use crate::multipart::{self, Form};
 use crate::policy::extra_params;
-use crate::route::Route;
+use crate::resources::capture;
+use crate::resources::owners::{self, Owner, ResponseOwners};
+use crate::route::{Route, Target};
 use crate::state::{AppState, Runtime};
 use crate::telemetry::ModelStats;
 use crate::telemetry::stats::RequestRecord;
@@ -50,7 +52,11 @@ fn fresh_request_id() -> HeaderValue {
 }
 
 /// Reads the request body up to the configured limit.
-async fn read_body(body: Body, headers: &HeaderMap, limit: u64) -> Result<Bytes, GatewayError> {
+pub(crate) async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: u64,
+) -> Result<Bytes, GatewayError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -136,7 +142,7 @@ pub async fn forward(app: Arc<AppState>, op: Operation, req: Request<Body>) -> R
 pub async fn forward_from(app: Arc<AppState>, inbound: Inbound, req: Request<Body>) -> Response {
     let runtime = app.runtime.load_full();
     let dialect = inbound.dialect;
-    match forward_inner(&runtime, inbound, req).await {
+    match forward_inner(&runtime, &app.responses, inbound, req).await {
         Ok(response) => response,
         Err(err) => shapes::in_dialect(dialect, err).into_response(),
     }
@@ -168,6 +174,7 @@ fn alias_for(
 
 async fn forward_inner(
     rt: &Runtime,
+    owners: &Arc<ResponseOwners>,
     mut inbound: Inbound,
     req: Request<Body>,
 ) -> Result<Response, GatewayError> {
@@ -177,18 +184,18 @@ async fn forward_inner(
         return Err(err);
     }
     let op = inbound.op;
-    let (bytes, form, model_field, stream) = if op.is_multipart() {
-        let form = multipart::read(body, &parts.headers, rt.upload_limit).await?;
+    let (bytes, form, model_field, stream, previous) = if op.is_multipart() {
+        let form = multipart::read(body, &parts.headers, rt.max_upload).await?;
         let model = form_model(&form)?;
         let stream = form.streams();
-        (Bytes::new(), Some(form), model, stream)
+        (Bytes::new(), Some(form), model, stream, None)
     } else {
         let mut bytes = read_body(body, &parts.headers, rt.body_limit).await?;
         if let Dialect::Inference = inbound.dialect {
             bytes = extra_params::apply(op, &parts.headers, bytes)?;
         }
-        let (model_field, stream) = call::peek_optional(&bytes)?;
-        (bytes, None, model_field, stream)
+        let (model_field, stream, previous) = call::peek_with_previous(&bytes)?;
+        (bytes, None, model_field, stream, previous)
     };
     let (model, body_model) = alias_for(rt, &mut inbound, model_field)?;
     let call = Call {
@@ -204,7 +211,7 @@ async fn forward_inner(
     let route = rt.models.resolve(op, &call.model)?;
     let request_id = request_id(&parts.headers);
     let deadline = Instant::now() + rt.policy.total;
-    let (upstream, stats, lease) = match route {
+    let (upstream, stats, lease, owner) = match route {
         Route::One(target) => {
             let outbound = Outbound {
                 call: &call,
@@ -215,7 +222,10 @@ async fn forward_inner(
                 deadline,
             };
             match send::send(&outbound).await {
-                Ok(r) => (r, target.stats, None),
+                Ok(r) => {
+                    let owner = creates_response(&call, &target);
+                    (r, target.stats, None, owner)
+                }
                 Err(err) => return Err(failed(&target.stats, &call, &target.upstream.name, err)),
             }
         }
@@ -228,9 +238,23 @@ async fn forward_inner(
                 deadline,
                 pool,
                 op,
+                prefer: match call.op {
+                    Operation::Responses => {
+                        owners::preferred_for(owners, pool, op, previous.as_deref())
+                    }
+                    _ => None,
+                },
             };
             match failover::send(&pooled).await {
-                Ok(d) => (d.response, Arc::clone(&d.target.stats), Some(d.lease)),
+                Ok(d) => {
+                    let owner = creates_response(&call, d.target);
+                    (
+                        d.response,
+                        Arc::clone(&d.target.stats),
+                        Some(d.lease),
+                        owner,
+                    )
+                }
                 Err(err) => return Err(failed(stats, &call, "pool", err)),
             }
         }
@@ -253,7 +277,17 @@ async fn forward_inner(
         deadline,
         lease,
     );
-    Ok(Response::from_parts(head, Body::new(observed)).into_response())
+    let body = capture::body(observed, head.status, owner, owners);
+    Ok(Response::from_parts(head, body).into_response())
+}
+
+/// For a `POST /responses`, where the response it creates will be stored, so later calls about
+/// it can find it ([`crate::resources::objects`]).
+fn creates_response(call: &Call, target: &Target) -> Option<Owner> {
+    (call.op == Operation::Responses).then(|| Owner {
+        upstream: Arc::from(target.upstream.name.as_str()),
+        deployment: Some(Arc::clone(&target.deployment)),
+    })
 }
 
 #[cfg(test)]

@@ -12,7 +12,11 @@
 //!    - `/chat/completions`, `/embeddings`, `/info`, also under `/models` — Azure AI Model
 //!      Inference ([`crate::inbound::inference`]);
 //!    - `GET /v1/realtime`, `/openai/v1/realtime`, `/openai/realtime` — the Realtime API over
-//!      WebSocket ([`crate::inbound::realtime`]).
+//!      WebSocket ([`crate::inbound::realtime`]);
+//!    - `files…`, `batches…`, `fine_tuning/…` and `responses/{id}…` under `/v1/`,
+//!      `/openai/v1/` and `/openai/` (`?api-version=`) — resource-level APIs, which go to
+//!      `resources.upstream` or to the upstream that stored the response
+//!      ([`crate::resources`]).
 //! 3. `/admin/api/*` — Basic-auth admin API ([`crate::admin`]).
 //! 4. Fallbacks — unknown paths and wrong methods get OpenAI-shaped 404/405 errors.
 //!
@@ -40,7 +44,7 @@ use tower::Layer as _;
 use crate::drain::{self, Drain};
 use crate::error::GatewayError;
 use crate::state::AppState;
-use crate::{admin, inbound, policy};
+use crate::{admin, inbound, policy, resources};
 
 /// How long in-flight requests (streams included) get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -61,6 +65,7 @@ pub fn router(app: Arc<AppState>, drain: Drain) -> Router {
         .merge(inbound::azure::router())
         .merge(inbound::inference::router())
         .merge(inbound::realtime::router(drain))
+        .merge(resources::router())
         .merge(admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::{AdminAuthConfig, AuthMode, Config};
 use crate::policy::ClientKeys;
+use crate::resources::ResponseOwners;
 use crate::route::ModelTable;
 use crate::route::health::HealthPolicy;
 use crate::telemetry::Stats;
@@ -47,8 +48,12 @@ pub struct Runtime {
     pub models: ModelTable,
     pub policy: UpstreamPolicy,
     pub body_limit: u64,
-    /// `server.maxUploadBytes`: the limit for multipart uploads.
-    pub upload_limit: u64,
+    /// `server.maxUploadBytes`: the limit for multipart and file uploads.
+    pub max_upload: u64,
+    /// Every upstream, in config order (response objects probe them in this order).
+    pub upstreams: Vec<Arc<Upstream>>,
+    /// `resources.upstream`: where files, batches and fine-tuning jobs live.
+    pub resources: Option<Arc<Upstream>>,
     pub admin: Option<AdminCredentials>,
     /// When this runtime was built (Unix seconds): the `created` of `/v1/models` entries.
     pub created: u64,
@@ -103,6 +108,17 @@ impl Runtime {
             breaker_open: ms(up.breaker_open_ms),
         };
         let models = ModelTable::build(&config.models, &upstreams, fallback, stats, health)?;
+        let ordered = config
+            .upstreams
+            .iter()
+            .filter_map(|u| upstreams.get(&u.name).cloned())
+            .collect();
+        let resources = match &config.resources {
+            Some(r) => Some(Arc::clone(upstreams.get(&r.upstream).ok_or_else(|| {
+                format!("resources: unknown upstream `{}`", r.upstream)
+            })?)),
+            None => None,
+        };
         let mut ws_tls = (*tls).clone();
         ws_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let policy = UpstreamPolicy {
@@ -125,7 +141,9 @@ impl Runtime {
             models,
             policy,
             body_limit: server.body_limit,
-            upload_limit: server.max_upload_bytes,
+            max_upload: server.max_upload_bytes,
+            upstreams: ordered,
+            resources,
             admin: admin_credentials(&server.admin_auth),
             created,
             ws_tls: Arc::new(ws_tls),
@@ -139,6 +157,8 @@ impl Runtime {
 pub struct AppState {
     pub runtime: ArcSwap<Runtime>,
     pub stats: Arc<Stats>,
+    /// Which upstream stored each recent response (Responses API), across config reloads.
+    pub responses: Arc<ResponseOwners>,
 }
 
 impl AppState {
@@ -148,6 +168,7 @@ impl AppState {
         Ok(Arc::new(Self {
             runtime: ArcSwap::from_pointee(runtime),
             stats,
+            responses: Arc::new(ResponseOwners::default()),
         }))
     }
 }

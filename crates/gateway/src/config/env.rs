@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::schema::{
     ApiKeyConfig, AuthConfig, AuthMode, Config, CorsConfig, DEFAULT_API_VERSION, KeyStatus,
-    ModelConfig, ModelFallbackConfig, ServerConfig, UpstreamConfig, UpstreamKind,
+    ModelConfig, ModelFallbackConfig, ResourcesConfig, ServerConfig, UpstreamConfig, UpstreamKind,
 };
 use super::validate::validate;
 use super::{Problem, Severity};
@@ -209,6 +209,10 @@ pub(super) fn env_only(env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<Pro
         }],
         models,
         model_fallback: Some(ModelFallbackConfig {
+            upstream: ENV_UPSTREAM.to_owned(),
+        }),
+        // The one resource is where files, batches and fine-tuning jobs live, as in the seed.
+        resources: Some(ResourcesConfig {
             upstream: ENV_UPSTREAM.to_owned(),
         }),
     };

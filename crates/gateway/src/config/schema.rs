@@ -44,6 +44,9 @@ pub struct Config {
     /// gyarbij/azure-oai-proxy: the model name is the deployment name). Absent: 404.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_fallback: Option<ModelFallbackConfig>,
+    /// Where the resource-level APIs go (files, batches, fine-tuning). Absent: they answer 501.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourcesConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -552,6 +555,14 @@ pub enum Strategy {
     LeastBusy,
     /// Lowest recent time to first byte (EWMA), scaled by requests in flight.
     Latency,
+}
+
+/// The one upstream behind the resource-level APIs. Batches and fine-tuning jobs refer to
+/// uploaded file ids, so all three must live on the same resource.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourcesConfig {
+    pub upstream: String,
 }
 
 /// Unknown models go to this upstream with the model name as the deployment.

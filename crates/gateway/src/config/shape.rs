@@ -80,6 +80,7 @@ pub(super) const ROOT: Shape = Shape::Object(&[
         "modelFallback",
         Shape::Nullable(&Shape::Object(MODEL_FALLBACK)),
     ),
+    opt("resources", Shape::Nullable(&Shape::Object(RESOURCES))),
 ]);
 
 const SERVER: &[Field] = &[
@@ -205,6 +206,8 @@ const DEPLOYMENT: &[Field] = &[
 ];
 
 const MODEL_FALLBACK: &[Field] = &[req("upstream", STRING)];
+
+const RESOURCES: &[Field] = &[req("upstream", STRING)];
 
 /// Reports every structural problem of `value` (unknown keys, missing keys, wrong types).
 pub(super) fn check(value: &Value, shape: Shape, path: &str, out: &mut Vec<Problem>) {

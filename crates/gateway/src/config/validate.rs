@@ -40,6 +40,7 @@ pub fn validate(cfg: &Config) -> Vec<Problem> {
     {
         v.error("$.modelFallback.upstream", no_upstream(&fallback.upstream));
     }
+    v.resources(cfg);
     v.out
 }
 
@@ -389,6 +390,26 @@ impl Validator {
 }
 
 impl Validator {
+    /// `resources.upstream` must name an upstream whose kind has files, batches and fine-tuning.
+    fn resources(&mut self, cfg: &Config) {
+        let Some(resources) = &cfg.resources else {
+            return;
+        };
+        let path = "$.resources.upstream";
+        match cfg.upstreams.iter().find(|u| u.name == resources.upstream) {
+            None => self.error(path, no_upstream(&resources.upstream)),
+            Some(u) if u.kind == UpstreamKind::Inference => {
+                let message = format!(
+                    "upstream \"{}\" is of kind inference, which has no files, batches or \
+                     fine-tuning APIs; name an azure, azure-v1 or openai upstream",
+                    u.name
+                );
+                self.error(path, message);
+            }
+            Some(_) => {}
+        }
+    }
+
     /// Checks how model `m` names its deployments (one `upstream`, or a `deployments` pool) and
     /// returns the upstreams it uses, for route-key checks.
     fn model_upstreams<'c>(

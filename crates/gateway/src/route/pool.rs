@@ -171,6 +171,24 @@ impl Pool {
         None
     }
 
+    /// Takes member `index`'s lease, bypassing the balancer and the tiers, when it may take a
+    /// request now and its bit is not set in `tried`.
+    pub fn take(&self, now: Instant, index: usize, tried: u64) -> Option<Pick> {
+        let member = self.members.get(index)?;
+        if tried & (1u64 << index) != 0 {
+            return None;
+        }
+        let probe = match member.health.availability(now) {
+            Availability::Ready => false,
+            Availability::Probe if member.health.try_probe() => true,
+            Availability::Probe | Availability::Blocked(_) => return None,
+        };
+        Some(Pick {
+            index,
+            lease: member.health.lease(probe),
+        })
+    }
+
     /// `Some` when no deployment may take a request now: the wait until the first recovers.
     pub fn exhausted(&self, now: Instant) -> Option<Exhausted> {
         let mut soonest: Option<Instant> = None;
@@ -333,6 +351,22 @@ mod tests {
             })
         );
         assert_eq!(p.exhausted(t0 + 50 * MS), None);
+    }
+
+    #[test]
+    fn take_bypasses_the_balancer_and_tiers_but_not_health() {
+        let (p, t0) = pool(Strategy::Weighted, &[(1, 1), (1, 2)]);
+        // d1 is in the worse tier: the balancer never picks it, `take` does.
+        assert!(picks(&p, t0, 4).iter().all(|n| n == "d0"));
+        assert_eq!(name(&p, &p.take(t0, 1, 0).unwrap()), "d1");
+        assert!(p.take(t0, 1, 1 << 1).is_none(), "already tried");
+        assert!(p.take(t0, 9, 0).is_none(), "no such member");
+        p.members()[1]
+            .health
+            .lease(false)
+            .throttled(t0, Some(100 * MS));
+        assert!(p.take(t0, 1, 0).is_none(), "cooling down");
+        assert!(p.take(t0 + 100 * MS, 1, 0).is_some());
     }
 
     #[test]

@@ -331,10 +331,16 @@ impl ModelTable {
 /// A target on a throwaway upstream, for unit tests of the balancer.
 #[cfg(test)]
 pub(crate) fn test_target(deployment: &str) -> Target {
+    test_target_on("test", deployment)
+}
+
+/// A target on a throwaway upstream named `upstream`.
+#[cfg(test)]
+pub(crate) fn test_target_on(upstream: &str, deployment: &str) -> Target {
     use crate::config::UpstreamConfig;
     use crate::upstream::client::{self, ClientSettings};
     let cfg = UpstreamConfig {
-        name: "test".to_owned(),
+        name: upstream.to_owned(),
         base_url: "http://127.0.0.1:9".to_owned(),
         kind: Default::default(),
         api_version: "v".to_owned(),

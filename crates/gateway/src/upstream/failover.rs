@@ -51,6 +51,9 @@ pub struct PoolRequest<'a> {
     pub pool: &'a Pool,
     /// The operation's index into each member's targets.
     pub op: usize,
+    /// A member to use whenever it is available and untried, ahead of the balancer: a
+    /// Responses continuation goes to the resource that stored the previous response.
+    pub prefer: Option<usize>,
 }
 
 /// The answer that goes to the client, with the deployment it came from and the lease that
@@ -183,7 +186,9 @@ pub async fn send<'a>(req: &PoolRequest<'a>) -> Result<Delivered<'a>, GatewayErr
         let now = Instant::now();
         let may_attempt = now < req.deadline && attempts < policy.max_attempts;
         let pick = if may_attempt {
-            req.pool.select(now, tried)
+            req.prefer
+                .and_then(|i| req.pool.take(now, i, tried))
+                .or_else(|| req.pool.select(now, tried))
         } else {
             None
         };

@@ -89,9 +89,18 @@ fn build_request(out: &Outbound<'_>, body: OutBody) -> Result<Request<OutBody>, 
 }
 
 fn classify(err: &hyper_util::client::legacy::Error, out: &Outbound<'_>) -> GatewayError {
-    let upstream = out.target.upstream.name.clone();
+    upstream_error(err, &out.target.upstream)
+}
+
+/// A client error toward `target` as the gateway reports it: a connect timeout, or the upstream
+/// unreachable with the whole cause chain.
+pub(crate) fn upstream_error(
+    err: &hyper_util::client::legacy::Error,
+    target: &crate::upstream::Upstream,
+) -> GatewayError {
+    let upstream = target.name.clone();
     if client::is_connect_timeout(err) {
-        let ms = u64::try_from(out.target.upstream.connect_timeout.as_millis()).unwrap_or(u64::MAX);
+        let ms = u64::try_from(target.connect_timeout.as_millis()).unwrap_or(u64::MAX);
         return GatewayError::UpstreamTimeout {
             upstream,
             phase: Phase::Connect,

@@ -151,6 +151,13 @@ fn env_only_passthrough_with_mapper() {
             upstream: "azure".to_owned()
         })
     );
+    // Files, batches and fine-tuning go to the one resource.
+    assert_eq!(
+        cfg.resources,
+        Some(ResourcesConfig {
+            upstream: "azure".to_owned()
+        })
+    );
     assert!(cfg.server.admin_auth.enabled);
 }
 

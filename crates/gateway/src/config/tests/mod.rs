@@ -41,6 +41,7 @@ fn valid() -> Config {
             ..Default::default()
         }],
         model_fallback: None,
+        resources: None,
     }
 }
 

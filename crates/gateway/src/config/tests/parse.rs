@@ -167,6 +167,9 @@ fn full_config() -> Config {
     cfg.model_fallback = Some(ModelFallbackConfig {
         upstream: "east".to_owned(),
     });
+    cfg.resources = Some(ResourcesConfig {
+        upstream: "east".to_owned(),
+    });
     cfg
 }
 

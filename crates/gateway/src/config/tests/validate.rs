@@ -439,6 +439,42 @@ fn upstream_names_and_api_version() {
 }
 
 #[test]
+fn resources_upstream_must_exist_and_have_the_apis() {
+    let resources = |name: &str| {
+        Some(ResourcesConfig {
+            upstream: name.to_owned(),
+        })
+    };
+    clean(|c| c.resources = resources("east"));
+    let message = only(
+        |c| c.resources = resources("west"),
+        Error,
+        "$.resources.upstream",
+    );
+    assert!(message.contains("no upstream named \"west\""), "{message}");
+    for kind in [UpstreamKind::AzureV1, UpstreamKind::Openai] {
+        clean(|c| {
+            c.upstreams[0].kind = kind;
+            c.resources = resources("east");
+        });
+    }
+    let message = only(
+        |c| {
+            c.upstreams[0].kind = UpstreamKind::Inference;
+            c.resources = resources("east");
+        },
+        Error,
+        "$.resources.upstream",
+    );
+    assert!(message.contains("kind inference"), "{message}");
+    only(
+        |c| c.server.max_upload_bytes = 0,
+        Error,
+        "$.server.maxUploadBytes",
+    );
+}
+
+#[test]
 fn upstream_base_url() {
     for bad in [
         "east.openai.azure.com",
