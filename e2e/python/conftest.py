@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 import harness
+import shapes
 
 # The SDKs read these (base URL, key, api-version, endpoint); the suites pass everything
 # explicitly, so a developer's shell must not change what they send.
@@ -52,3 +53,9 @@ def recorder(mock: harness.Mock) -> harness.Mock:
     """The mock with its recordings cleared, for a test that inspects them."""
     mock.clear()
     return mock
+
+
+@pytest.fixture(params=shapes.NAMES)
+def shape(request: pytest.FixtureRequest, gateway: harness.Gateway) -> shapes.Shape:
+    """Each client shape in turn, pointed at the session's gateway."""
+    return shapes.make_shape(request.param, gateway.url)

@@ -224,6 +224,10 @@ def gateway_config(mock_url: str) -> dict[str, Any]:
         {"id": "Phi-4", "upstream": "foundry"},
         {"id": "llama", "upstream": "engine", "targetModel": "meta-llama/Llama-3.1-8B-Instruct"},
         {"id": "gpt-realtime", "upstream": "azure", "targetModel": "gpt-realtime-dep"},
+        {"id": "whisper", "upstream": "azure", "targetModel": "whisper-dep"},
+        {"id": "gpt-4o-transcribe", "upstream": "azure-v1", "targetModel": "gpt-4o-transcribe-dep"},
+        {"id": "tts", "upstream": "azure", "targetModel": "tts-dep"},
+        {"id": "gpt-image-1", "upstream": "azure-v1", "targetModel": "gpt-image-1-dep"},
     ]
     return {
         "server": {
@@ -240,6 +244,8 @@ def gateway_config(mock_url: str) -> dict[str, Any]:
         "apiKeys": [{"id": "e2e", "key": CLIENT_KEY, "status": "active"}],
         "upstreams": upstreams,
         "models": models,
+        # Files, batches and fine-tuning jobs live on this resource.
+        "resources": {"upstream": "azure"},
     }
 
 

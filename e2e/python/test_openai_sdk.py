@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import openai
 import pytest
-from openai import AzureOpenAI, OpenAI
 
 import harness
 from harness import (
-    CLIENT_KEY,
     MOCK_COMPLETION_TOKENS,
     MOCK_EMBEDDING_DIMENSIONS,
     MOCK_PROMPT_TOKENS,
@@ -31,62 +28,10 @@ from harness import (
     UPSTREAM_KEY,
 )
 
+from shapes import Shape
+
 CHAT_MODEL = "gpt-4o"
 MESSAGES = [{"role": "user", "content": "Hello"}]
-
-# The Responses API needs a dated preview api-version on the Azure surface (A1).
-AZURE_API_VERSION = "2024-10-21"
-AZURE_RESPONSES_API_VERSION = "2025-04-01-preview"
-TIMEOUT = 30.0  # seconds per request: a hang fails the test instead of stalling the run
-
-
-@dataclass
-class Shape:
-    name: str
-    # make(api_key=…, max_retries=…, api_version=…) -> a client of this shape
-    make: Callable[..., OpenAI]
-
-    @property
-    def client(self) -> OpenAI:
-        return self.make()
-
-    @property
-    def responses_client(self) -> OpenAI:
-        return self.make(api_version=AZURE_RESPONSES_API_VERSION)
-
-
-def _shape(name: str, gw: str) -> Shape:
-    if name == "v1":
-
-        def make(api_key: str = CLIENT_KEY, max_retries: int = 0, api_version: str = "") -> OpenAI:
-            return OpenAI(base_url=f"{gw}/v1", api_key=api_key, max_retries=max_retries, timeout=TIMEOUT)
-
-    elif name == "azure":
-
-        def make(
-            api_key: str = CLIENT_KEY, max_retries: int = 0, api_version: str = AZURE_API_VERSION
-        ) -> OpenAI:
-            return AzureOpenAI(
-                azure_endpoint=gw,
-                api_key=api_key,
-                api_version=api_version or AZURE_API_VERSION,
-                max_retries=max_retries,
-                timeout=TIMEOUT,
-            )
-
-    elif name == "openai-v1-path":
-
-        def make(api_key: str = CLIENT_KEY, max_retries: int = 0, api_version: str = "") -> OpenAI:
-            return OpenAI(base_url=f"{gw}/openai/v1/", api_key=api_key, max_retries=max_retries, timeout=TIMEOUT)
-
-    else:  # pragma: no cover
-        raise ValueError(name)
-    return Shape(name, make)
-
-
-@pytest.fixture(params=["v1", "azure", "openai-v1-path"])
-def shape(request: pytest.FixtureRequest, gateway: harness.Gateway) -> Shape:
-    return _shape(request.param, gateway.url)
 
 
 def _assert_went_to_azure_chat(recs: list[dict[str, Any]]) -> None:
