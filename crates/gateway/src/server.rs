@@ -6,7 +6,9 @@
 //! 1. `/healthz` — no auth, no state; for load balancers and Caddy's health checks.
 //! 2. The client dialects; each handler authenticates the client and runs the shared pipeline
 //!    ([`crate::proxy`]):
-//!    - `/v1/*` — OpenAI ([`crate::inbound::openai`]);
+//!    - `/v1/*` — OpenAI ([`crate::inbound::openai`]); the multipart operations (audio
+//!      transcriptions and translations, image edits and variations) take the same pipeline
+//!      with a spooled body ([`crate::multipart`]);
 //!    - `/openai/deployments/*`, `/openai/responses`, `/openai/v1/*` — Azure OpenAI
 //!      ([`crate::inbound::azure`]);
 //!    - `/chat/completions`, `/embeddings`, `/info`, also under `/models` — Azure AI Model
@@ -21,7 +23,8 @@
 //! 4. Fallbacks — unknown paths and wrong methods get OpenAI-shaped 404/405 errors.
 //!
 //! There is deliberately no buffering or body-limit layer: the pipeline reads request bodies
-//! itself (to answer 413 in OpenAI's shape) and never buffers responses.
+//! itself (to answer 413 in OpenAI's shape) and never buffers responses; multipart uploads are
+//! spooled to a temp file beyond 1 MiB, never held whole in memory.
 //! Shutdown: hyper drains HTTP connections; realtime sessions, which left hyper when they were
 //! upgraded, are told to close and waited for through [`crate::drain`], within the same grace.
 //! Accepted sockets get TCP_NODELAY (axum's `serve` leaves it off; a Nagle stall costs ~40 ms).
