@@ -22,6 +22,7 @@ mod inference_inbound;
 mod realtime;
 mod recorder;
 mod resources;
+mod resources_mock;
 mod response_objects;
 mod streaming;
 mod uploads;
