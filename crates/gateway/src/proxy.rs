@@ -1,5 +1,6 @@
 //! The forwarding pipeline, shared by every inbound dialect:
-//! client key → body (limited; multipart uploads spooled, [`multipart`]) → `Call` → route → upstream → streamed response.
+//! client key → body (limited; multipart uploads spooled, [`multipart`]) → `Call` → route →
+//! upstream → streamed response.
 //! A model with one deployment goes straight to [`send`]; a pool goes through [`failover`].
 
 use std::sync::Arc;
@@ -51,17 +52,22 @@ fn fresh_request_id() -> HeaderValue {
     HeaderValue::from_bytes(&id).unwrap_or(HeaderValue::from_static("gw-unknown"))
 }
 
+/// The client's `Content-Length`, when it sent a valid one: a larger one than allowed is
+/// refused before any of the body is read.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// Reads the request body up to the configured limit.
 pub(crate) async fn read_body(
     body: Body,
     headers: &HeaderMap,
     limit: u64,
 ) -> Result<Bytes, GatewayError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
+    if declared_length(headers).is_some_and(|len| len > limit) {
         return Err(GatewayError::PayloadTooLarge { limit });
     }
     let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);

@@ -92,11 +92,7 @@ pub async fn read(body: Body, headers: &HeaderMap, limit: u64) -> Result<Form, G
         });
     };
     let boundary = boundary.to_owned();
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit) {
+    if crate::proxy::declared_length(headers).is_some_and(|len| len > limit) {
         return Err(GatewayError::PayloadTooLarge { limit });
     }
     let mut scanner = PartScanner::new(&boundary);

@@ -13,7 +13,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
-use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -28,10 +27,11 @@ use tokio::time::Instant;
 use crate::body::ObservedBody;
 use crate::call::ClientIdentity;
 use crate::error::{GatewayError, Phase};
+use crate::proxy;
 use crate::state::UpstreamPolicy;
 use crate::telemetry::ModelStats;
 use crate::telemetry::stats::RequestRecord;
-use crate::upstream::{OutBody, Upstream, headers, retry_after, send};
+use crate::upstream::{OutBody, Upstream, headers, send};
 
 const X_REQUEST_ID: &str = "x-request-id";
 
@@ -54,8 +54,6 @@ impl Exchange<'_> {
         let mut hdrs = headers::upstream_request(self.client_headers, self.request_id);
         // These APIs carry multipart uploads, JSON or nothing: the client's own type goes.
         hdrs.remove(header::CONTENT_TYPE);
-        // hyper's client sends the body at once; a forwarded `expect` would only confuse.
-        hdrs.remove(header::EXPECT);
         if has_body && let Some(ct) = self.client_headers.get(header::CONTENT_TYPE) {
             hdrs.insert(header::CONTENT_TYPE, ct.clone());
         }
@@ -118,21 +116,8 @@ impl Exchange<'_> {
             let result = self
                 .attempt(OutBody::full(body.clone()), has_body, None)
                 .await;
-            let may_retry = attempt_no < self.policy.max_retries;
-            let delay = match &result {
-                Err(err) if may_retry && err.is_retryable() => {
-                    send::backoff(self.policy, attempt_no, None)
-                }
-                Ok(resp)
-                    if may_retry
-                        && self.policy.retry_statuses.contains(&resp.status().as_u16()) =>
-                {
-                    let asked = retry_after::parse(resp.headers(), SystemTime::now());
-                    send::backoff(self.policy, attempt_no, asked)
-                }
-                _ => return result,
-            };
-            let Some(delay) = delay.filter(|d| Instant::now() + *d < self.deadline) else {
+            let Some(delay) = send::retry_delay(self.policy, attempt_no, self.deadline, &result)
+            else {
                 return result;
             };
             drop(result);
@@ -148,11 +133,7 @@ impl Exchange<'_> {
         body: Body,
         limit: u64,
     ) -> Result<http::Response<Incoming>, GatewayError> {
-        let declared = self
-            .client_headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        let declared = proxy::declared_length(self.client_headers);
         if declared.is_some_and(|len| len > limit) {
             return Err(GatewayError::PayloadTooLarge { limit });
         }

@@ -195,6 +195,30 @@ pub async fn attempt(
     }
 }
 
+/// The pause before another attempt at the same upstream, or `None` when `result` is final:
+/// a retryable error or a `retryStatuses` answer while `maxRetries` allows, after the upstream's
+/// `retry-after` (or the backoff), and only if that still ends before `deadline`.
+pub(crate) fn retry_delay(
+    policy: &UpstreamPolicy,
+    attempt_no: u32,
+    deadline: Instant,
+    result: &Result<Response<Incoming>, GatewayError>,
+) -> Option<Duration> {
+    if attempt_no >= policy.max_retries {
+        return None;
+    }
+    let delay = match result {
+        Err(err) if err.is_retryable() => backoff(policy, attempt_no, None),
+        Ok(resp) if policy.retry_statuses.contains(&resp.status().as_u16()) => {
+            let asked = retry_after::parse(resp.headers(), SystemTime::now());
+            backoff(policy, attempt_no, asked)
+        }
+        _ => None,
+    };
+    // No time left for another attempt: the client gets what the upstream said.
+    delay.filter(|d| Instant::now() + *d < deadline)
+}
+
 /// Sends the call to its one deployment and returns the upstream response once its headers
 /// have arrived, retrying (same deployment, after a pause) what `maxRetries` allows.
 pub async fn send(out: &Outbound<'_>) -> Result<Response<Incoming>, GatewayError> {
@@ -211,19 +235,7 @@ pub async fn send(out: &Outbound<'_>) -> Result<Response<Incoming>, GatewayError
             ),
         )
         .await;
-        let may_retry = attempt_no < out.policy.max_retries;
-        let retry_delay = match &result {
-            Err(err) if may_retry && err.is_retryable() => backoff(out.policy, attempt_no, None),
-            Ok(resp)
-                if may_retry && out.policy.retry_statuses.contains(&resp.status().as_u16()) =>
-            {
-                let asked = retry_after::parse(resp.headers(), SystemTime::now());
-                backoff(out.policy, attempt_no, asked)
-            }
-            _ => return result,
-        };
-        let Some(retry_delay) = retry_delay.filter(|d| Instant::now() + *d < out.deadline) else {
-            // No time left for another attempt: the client gets what the upstream said.
+        let Some(retry_delay) = retry_delay(out.policy, attempt_no, out.deadline, &result) else {
             return result;
         };
         drop(result);
