@@ -63,9 +63,14 @@ pub enum GatewayError {
         ms: u64,
     },
     #[error(
-        "The upstream `{upstream}` uses {mode} authentication, which is not available in this build."
+        "Could not get an Entra ID token for upstream `{upstream}` ({credential} credential). \
+         The gateway log has the identity provider's answer; POST /admin/api/verify-auth \
+         checks every upstream's credential."
     )]
-    UpstreamAuthUnavailable { upstream: String, mode: String },
+    UpstreamAuthFailed {
+        upstream: String,
+        credential: &'static str,
+    },
     #[error(
         "All deployments of model `{model}` are rate limited; retry after {} ms.",
         retry_after.as_millis()
@@ -130,7 +135,7 @@ impl GatewayError {
             Self::ModelNotFound(_) | Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UpstreamUnreachable { .. } | Self::UpstreamAuthUnavailable { .. } => {
+            Self::UpstreamUnreachable { .. } | Self::UpstreamAuthFailed { .. } => {
                 StatusCode::BAD_GATEWAY
             }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -147,7 +152,7 @@ impl GatewayError {
         match self {
             Self::UpstreamUnreachable { .. }
             | Self::UpstreamTimeout { .. }
-            | Self::UpstreamAuthUnavailable { .. }
+            | Self::UpstreamAuthFailed { .. }
             | Self::PoolUnavailable { .. } => "upstream_error",
             Self::PoolThrottled { .. } => "rate_limit_error",
             Self::Internal(_) => "server_error",
@@ -179,7 +184,7 @@ impl GatewayError {
                 phase: Phase::Total,
                 ..
             } => "upstream_timeout",
-            Self::UpstreamAuthUnavailable { .. } => "upstream_auth_unavailable",
+            Self::UpstreamAuthFailed { .. } => "upstream_auth_failed",
             Self::PoolThrottled { .. } => "rate_limit_exceeded",
             Self::PoolUnavailable { .. } => "no_deployment_available",
             Self::NotSupported(_) => "not_supported",

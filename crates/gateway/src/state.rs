@@ -86,11 +86,18 @@ impl Runtime {
         };
         let mut upstreams = HashMap::with_capacity(config.upstreams.len());
         let mut passthrough = false;
+        let mut entra = Vec::new();
         for u in &config.upstreams {
             let auth = u.auth.as_ref().unwrap_or(&config.auth);
             passthrough |= auth.mode == AuthMode::Passthrough;
             let credential = Credential::from_config(auth, u.kind)
                 .map_err(|e| format!("upstream `{}` auth: {e}", u.name))?;
+            match credential.entra() {
+                Some(source) => entra.push((u.name.clone(), Arc::clone(source))),
+                None => {
+                    tracing::info!(upstream = %u.name, credential = auth.mode.as_str(), "upstream credential")
+                }
+            }
             let upstream = Upstream::new(
                 u,
                 credential,
@@ -100,6 +107,7 @@ impl Runtime {
             .map_err(|e| format!("upstream `{}`: {e}", u.name))?;
             upstreams.insert(u.name.clone(), Arc::new(upstream));
         }
+        crate::upstream::entra::announce(entra);
         let fallback = config.model_fallback.as_ref().map(|f| f.upstream.as_str());
         let health = HealthPolicy {
             cooldown_default: ms(up.cooldown_default_ms),

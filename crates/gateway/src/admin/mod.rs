@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod deployments;
+pub mod verify_auth;
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use http::HeaderMap;
 
 use crate::state::AppState;
@@ -19,6 +20,7 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/admin/api/stats", get(stats))
         .route("/admin/api/deployments", get(deployments))
+        .route("/admin/api/verify-auth", post(verify_auth))
 }
 
 async fn stats(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -35,4 +37,12 @@ async fn deployments(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Re
         return e.into_response();
     }
     Json(deployments::view(&rt.models)).into_response()
+}
+
+async fn verify_auth(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let rt = app.runtime.load_full();
+    if let Err(e) = auth::check(rt.admin.as_ref(), &headers) {
+        return e.into_response();
+    }
+    Json(verify_auth::verify(&rt).await).into_response()
 }

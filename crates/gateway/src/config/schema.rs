@@ -368,6 +368,10 @@ pub enum AuthMode {
     WorkloadIdentity,
     /// Entra ID through the Azure CLI's login.
     AzureCli,
+    /// Entra ID through the first that works of: environment service principal, workload
+    /// identity, managed identity, Azure CLI.
+    #[serde(rename = "default")]
+    DefaultChain,
 }
 
 impl AuthMode {
@@ -379,7 +383,23 @@ impl AuthMode {
                 | Self::ManagedIdentity
                 | Self::WorkloadIdentity
                 | Self::AzureCli
+                | Self::DefaultChain
         )
+    }
+
+    /// The name used in config, logs and error messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiKey => "apiKey",
+            Self::Bearer => "bearer",
+            Self::Passthrough => "passthrough",
+            Self::None => "none",
+            Self::ServicePrincipal => "servicePrincipal",
+            Self::ManagedIdentity => "managedIdentity",
+            Self::WorkloadIdentity => "workloadIdentity",
+            Self::AzureCli => "azureCli",
+            Self::DefaultChain => "default",
+        }
     }
 }
 
@@ -395,8 +415,18 @@ pub struct AuthConfig {
     pub client_id: String,
     #[serde(default)]
     pub client_secret: String,
+    /// A user-assigned managed identity's client id (`managedIdentity`; empty: system-assigned).
     #[serde(default)]
     pub managed_identity_client_id: String,
+    /// The workload identity's projected token (`workloadIdentity`; empty:
+    /// `AZURE_FEDERATED_TOKEN_FILE`).
+    #[serde(default)]
+    pub federated_token_file: String,
+    /// The Entra ID host for sovereign clouds, e.g. `https://login.microsoftonline.us` (empty:
+    /// `AZURE_AUTHORITY_HOST`, else the public cloud).
+    #[serde(default)]
+    pub authority_host: String,
+    /// The token scope; `https://ai.azure.com/.default` for Foundry's own APIs.
     #[serde(default = "default_scope")]
     pub scope: String,
     /// The key for `apiKey` mode.
@@ -415,6 +445,8 @@ impl Default for AuthConfig {
             client_id: String::new(),
             client_secret: String::new(),
             managed_identity_client_id: String::new(),
+            federated_token_file: String::new(),
+            authority_host: String::new(),
             scope: default_scope(),
             api_key: String::new(),
             token: String::new(),

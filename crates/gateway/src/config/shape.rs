@@ -164,6 +164,8 @@ const AUTH: &[Field] = &[
     opt("clientId", STRING),
     opt("clientSecret", STRING),
     opt("managedIdentityClientId", STRING),
+    opt("federatedTokenFile", STRING),
+    opt("authorityHost", STRING),
     opt("scope", STRING),
     opt("apiKey", STRING),
     opt("token", STRING),

@@ -258,14 +258,12 @@ impl Validator {
                 self.error(format!("{path}.token"), "required when mode is bearer");
             }
             mode if mode.is_entra() => {
-                if a.scope.trim().is_empty() {
-                    self.error(format!("{path}.scope"), "required for Entra ID modes");
+                if let Some(problem) = scope_problem(&a.scope) {
+                    self.error(format!("{path}.scope"), problem);
                 }
-                self.warn(
-                    format!("{path}.mode"),
-                    "Entra ID upstream auth is not available in this build yet; requests to \
-                     upstreams using it fail with 502 upstream_auth_unavailable",
-                );
+                if let Some(problem) = authority_problem(&a.authority_host) {
+                    self.error(format!("{path}.authorityHost"), problem);
+                }
             }
             _ => {}
         }
@@ -479,6 +477,33 @@ impl Validator {
 pub const MAX_POOL: usize = 64;
 /// Largest weight; keeps the round-robin arithmetic far from overflow.
 pub const MAX_WEIGHT: u32 = 1_000_000;
+
+/// Entra ID accepts one scope, `<resource>/.default` for the client-credentials and managed
+/// identity flows the gateway uses.
+fn scope_problem(scope: &str) -> Option<&'static str> {
+    let scope = scope.trim();
+    if scope.is_empty() {
+        return Some("required for Entra ID modes");
+    }
+    if scope.contains(char::is_whitespace) {
+        return Some("one scope only (no spaces)");
+    }
+    (!scope.ends_with("/.default"))
+        .then_some("must end with /.default, e.g. https://cognitiveservices.azure.com/.default")
+}
+
+/// `azure_identity` refuses a non-HTTPS authority; say so at load rather than per request.
+fn authority_problem(host: &str) -> Option<&'static str> {
+    let host = host.trim();
+    if host.is_empty() {
+        return None;
+    }
+    match url::Url::parse(host) {
+        Ok(u) if u.scheme() == "https" && u.host_str().is_some() => None,
+        Ok(_) => Some("must be an https:// URL, e.g. https://login.microsoftonline.us"),
+        Err(_) => Some("not a URL; e.g. https://login.microsoftonline.us"),
+    }
+}
 
 /// The upstream credential in force for `u`: its own, else the global one.
 fn effective_auth<'a>(cfg: &'a Config, u: &'a UpstreamConfig) -> &'a AuthConfig {

@@ -49,7 +49,12 @@ pub struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
-    fn request(&self, body: OutBody, has_body: bool) -> Result<Request<OutBody>, GatewayError> {
+    /// The request for one attempt, and the Entra ID token it carries (if any).
+    async fn request(
+        &self,
+        body: OutBody,
+        has_body: bool,
+    ) -> Result<(Request<OutBody>, Option<HeaderValue>), GatewayError> {
         let upstream = self.upstream;
         let mut hdrs = headers::upstream_request(self.client_headers, self.request_id);
         // These APIs carry multipart uploads, JSON or nothing: the client's own type goes.
@@ -57,15 +62,22 @@ impl Exchange<'_> {
         if has_body && let Some(ct) = self.client_headers.get(header::CONTENT_TYPE) {
             hdrs.insert(header::CONTENT_TYPE, ct.clone());
         }
-        upstream
+        let token = upstream
             .credential
-            .apply(&mut hdrs, self.client, upstream.kind, &upstream.name)?;
+            .apply(
+                &mut hdrs,
+                self.client,
+                upstream.kind,
+                &upstream.name,
+                self.deadline,
+            )
+            .await?;
         hdrs.insert(header::HOST, upstream.host.clone());
         let mut req = Request::new(body);
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = upstream.uri(&self.path)?;
         *req.headers_mut() = hdrs;
-        Ok(req)
+        Ok((req, token))
     }
 
     fn timeout(&self, phase: Phase) -> GatewayError {
@@ -87,7 +99,42 @@ impl Exchange<'_> {
         has_body: bool,
         sent: Option<oneshot::Receiver<()>>,
     ) -> Result<http::Response<Incoming>, GatewayError> {
-        let req = self.request(body, has_body)?;
+        let (req, _) = self.request(body, has_body).await?;
+        self.exchange(req, sent).await
+    }
+
+    /// A replayable attempt: sent once more with a new token if the Entra ID token is refused.
+    async fn attempt_again_on_401(
+        &self,
+        body: &Bytes,
+        has_body: bool,
+    ) -> Result<http::Response<Incoming>, GatewayError> {
+        let (req, token) = self.request(OutBody::full(body.clone()), has_body).await?;
+        let result = self.exchange(req, None).await;
+        let Some(sent) = token else {
+            return result;
+        };
+        if !matches!(&result, Ok(r) if r.status() == http::StatusCode::UNAUTHORIZED) {
+            return result;
+        }
+        let upstream = self.upstream;
+        if !upstream
+            .credential
+            .replace(&sent, &upstream.name, self.deadline)
+            .await
+        {
+            return result;
+        }
+        drop(result);
+        self.attempt(OutBody::full(body.clone()), has_body, None)
+            .await
+    }
+
+    async fn exchange(
+        &self,
+        req: Request<OutBody>,
+        sent: Option<oneshot::Receiver<()>>,
+    ) -> Result<http::Response<Incoming>, GatewayError> {
         let first_byte = async {
             if let Some(sent) = sent {
                 let _ = sent.await;
@@ -113,9 +160,7 @@ impl Exchange<'_> {
         let body = body.unwrap_or_default();
         let mut attempt_no: u32 = 0;
         loop {
-            let result = self
-                .attempt(OutBody::full(body.clone()), has_body, None)
-                .await;
+            let result = self.attempt_again_on_401(&body, has_body).await;
             let Some(delay) = send::retry_delay(self.policy, attempt_no, self.deadline, &result)
             else {
                 return result;

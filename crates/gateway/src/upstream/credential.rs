@@ -2,11 +2,16 @@
 //!
 //! A static credential becomes one pre-built, sensitive header value at config load, so the hot
 //! path only clones it. Passthrough forwards the client's own key in the header the upstream's
-//! dialect expects.
+//! dialect expects. Entra ID credentials take the current token from their cache
+//! ([`super::entra`]), which waits only when it has no usable token.
+
+use std::sync::Arc;
 
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use tokio::time::Instant;
 
+use super::entra::{self, TokenSource};
 use crate::call::ClientIdentity;
 use crate::config::{AuthConfig, AuthMode, UpstreamKind};
 use crate::error::GatewayError;
@@ -21,8 +26,8 @@ pub enum Credential {
     Passthrough,
     /// Nothing is sent.
     None,
-    /// An Entra ID mode this build cannot mint tokens for.
-    Unavailable(AuthMode),
+    /// An Entra ID token from a shared cache.
+    Entra(Arc<TokenSource>),
 }
 
 fn sensitive(value: &str) -> Result<HeaderValue, String> {
@@ -56,18 +61,32 @@ impl Credential {
             )),
             AuthMode::Passthrough => Ok(Self::Passthrough),
             AuthMode::None => Ok(Self::None),
-            mode => Ok(Self::Unavailable(mode)),
+            AuthMode::ServicePrincipal
+            | AuthMode::ManagedIdentity
+            | AuthMode::WorkloadIdentity
+            | AuthMode::AzureCli
+            | AuthMode::DefaultChain => entra::source(auth).map(Self::Entra),
         }
     }
 
-    /// Adds the credential to an upstream request's headers.
-    pub fn apply(
+    /// The token source, for Entra ID credentials.
+    pub fn entra(&self) -> Option<&Arc<TokenSource>> {
+        match self {
+            Self::Entra(source) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// Adds the credential to an upstream request's headers. For Entra ID, returns the token
+    /// sent, so a 401 can replace exactly that one ([`Self::replace`]).
+    pub async fn apply(
         &self,
         headers: &mut HeaderMap,
         client: &ClientIdentity,
         kind: UpstreamKind,
         upstream: &str,
-    ) -> Result<(), GatewayError> {
+        deadline: Instant,
+    ) -> Result<Option<HeaderValue>, GatewayError> {
         match self {
             Self::Static(name, value) => {
                 headers.insert(name.clone(), value.clone());
@@ -83,13 +102,38 @@ impl Credential {
                 headers.insert(name, value);
             }
             Self::None => {}
-            Self::Unavailable(mode) => {
-                return Err(GatewayError::UpstreamAuthUnavailable {
-                    upstream: upstream.to_owned(),
-                    mode: format!("{mode:?}"),
-                });
+            Self::Entra(source) => {
+                let token = source.token(deadline).await.map_err(|err| {
+                    tracing::warn!(
+                        upstream,
+                        credential = %source.spec().describe(),
+                        error = %err,
+                        "no Entra ID token"
+                    );
+                    GatewayError::UpstreamAuthFailed {
+                        upstream: upstream.to_owned(),
+                        credential: source.spec().mode.as_str(),
+                    }
+                })?;
+                headers.insert(AUTHORIZATION, token.header.clone());
+                return Ok(Some(token.header.clone()));
             }
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// After an upstream 401 to a request that carried `sent`: whether a different token is now
+    /// in place, so the request may be sent once more.
+    pub async fn replace(&self, sent: &HeaderValue, upstream: &str, deadline: Instant) -> bool {
+        let Self::Entra(source) = self else {
+            return false;
+        };
+        let replaced = source.replace(sent, deadline).await.is_some();
+        tracing::info!(
+            upstream,
+            replaced,
+            "upstream refused the Entra ID token; refreshed it"
+        );
+        replaced
     }
 }

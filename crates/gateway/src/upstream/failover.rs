@@ -146,8 +146,8 @@ pub(crate) fn judge_error(err: &GatewayError, lease: &mut Lease, now: Instant) -
             // Never paused and resent: the first deployment may still be generating.
             Verdict::FailOver { wait_ok: false }
         }
-        // Credentials this build cannot mint: another upstream may have usable ones.
-        GatewayError::UpstreamAuthUnavailable { .. } => {
+        // No token for this upstream: another upstream may have a working credential.
+        GatewayError::UpstreamAuthFailed { .. } => {
             lease.failed(now, None);
             Verdict::FailOver { wait_ok: false }
         }
@@ -234,8 +234,10 @@ pub async fn send<'a>(req: &PoolRequest<'a>) -> Result<Delivered<'a>, GatewayErr
             deadline: req.deadline,
         };
         let started = Instant::now();
-        let body = send::out_body(req.call, &target.deployment, target.upstream.kind, &bytes);
-        let result = send::attempt(&out, body).await;
+        let result = send::attempt(&out, || {
+            send::out_body(req.call, &target.deployment, target.upstream.kind, &bytes)
+        })
+        .await;
         let now = Instant::now();
         let mut outcome = Outcome {
             result,

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod credential;
 pub mod dialect;
+pub mod entra;
 pub mod failover;
 pub mod headers;
 pub mod out_body;

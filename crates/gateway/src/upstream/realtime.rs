@@ -96,7 +96,8 @@ fn path(target: &Target, api_version: Option<&ClientApiVersion>, extra_query: &s
     path
 }
 
-/// One handshake with `target`.
+/// One handshake with `target`; sent once more with a new token if an Entra ID token is
+/// refused (401).
 async fn attempt(o: &Opening<'_>, target: &Target) -> Result<Handshake, GatewayError> {
     let upstream = &target.upstream;
     if upstream.kind == UpstreamKind::Inference && target.kind_default {
@@ -107,22 +108,50 @@ async fn attempt(o: &Opening<'_>, target: &Target) -> Result<Handshake, GatewayE
         )));
     }
     let uri: Uri = upstream.uri(&path(target, o.api_version, o.extra_query))?;
+    let deadline = Instant::now() + o.policy.total;
+    let (result, token) = handshake(o, target, &uri, deadline).await?;
+    let Some(sent) = token else {
+        return result;
+    };
+    if !matches!(&result, Ok(Handshake::Refused(r)) if r.status() == http::StatusCode::UNAUTHORIZED)
+        || !upstream
+            .credential
+            .replace(&sent, &upstream.name, deadline)
+            .await
+    {
+        return result;
+    }
+    drop(result);
+    handshake(o, target, &uri, deadline).await?.0
+}
+
+type Attempted = (Result<Handshake, GatewayError>, Option<HeaderValue>);
+
+async fn handshake(
+    o: &Opening<'_>,
+    target: &Target,
+    uri: &Uri,
+    deadline: Instant,
+) -> Result<Attempted, GatewayError> {
+    let upstream = &target.upstream;
     let mut hdrs = headers::upstream_upgrade(o.client_headers, o.request_id);
     if o.beta && !hdrs.contains_key(&OPENAI_BETA) {
         hdrs.insert(OPENAI_BETA, HeaderValue::from_static("realtime=v1"));
     }
-    upstream
+    let token = upstream
         .credential
-        .apply(&mut hdrs, o.client, upstream.kind, &upstream.name)?;
-    ws::open(WsRequest {
-        uri: &uri,
+        .apply(&mut hdrs, o.client, upstream.kind, &upstream.name, deadline)
+        .await?;
+    let result = ws::open(WsRequest {
+        uri,
         headers: hdrs,
         tls: o.tls,
         connect_timeout: upstream.connect_timeout,
         answer_timeout: o.policy.first_byte,
         upstream: &upstream.name,
     })
-    .await
+    .await;
+    Ok((result, token))
 }
 
 /// What the client gets from the last attempt; failures are counted against the model.

@@ -52,7 +52,11 @@ pub(crate) fn backoff(
     }
 }
 
-fn build_request(out: &Outbound<'_>, body: OutBody) -> Result<Request<OutBody>, GatewayError> {
+/// The request for one attempt, and the Entra ID token it carries (if any).
+async fn build_request(
+    out: &Outbound<'_>,
+    body: OutBody,
+) -> Result<(Request<OutBody>, Option<HeaderValue>), GatewayError> {
     let upstream = &out.target.upstream;
     let client_path = match &out.call.api_version {
         Some(version) if out.target.kind_default => dialect::client_version_path(
@@ -76,16 +80,23 @@ fn build_request(out: &Outbound<'_>, body: OutBody) -> Result<Request<OutBody>, 
     if let Some(form) = &out.call.form {
         hdrs.insert(http::header::CONTENT_TYPE, form.content_type.clone());
     }
-    upstream
+    let token = upstream
         .credential
-        .apply(&mut hdrs, &out.call.client, upstream.kind, &upstream.name)?;
+        .apply(
+            &mut hdrs,
+            &out.call.client,
+            upstream.kind,
+            &upstream.name,
+            out.deadline,
+        )
+        .await?;
     // Set here so the client does not format one per request.
     hdrs.insert(http::header::HOST, upstream.host.clone());
     let mut req = Request::new(body);
     *req.method_mut() = Method::POST;
     *req.uri_mut() = uri;
     *req.headers_mut() = hdrs;
-    Ok(req)
+    Ok((req, token))
 }
 
 fn classify(err: &hyper_util::client::legacy::Error, out: &Outbound<'_>) -> GatewayError {
@@ -167,12 +178,39 @@ pub fn out_body(call: &Call, deployment: &str, kind: UpstreamKind, json: &Bytes)
 }
 
 /// One request to `out.target`: its response once the headers arrived, or why none came
-/// (connect failure, first-byte timeout, or the total deadline).
+/// (connect failure, first-byte timeout, or the total deadline). `body` makes the request body;
+/// it is called again when an Entra ID token is refused (401) and the request is sent once
+/// more with a new token (nothing has reached the client yet).
 pub async fn attempt(
     out: &Outbound<'_>,
-    body: OutBody,
+    body: impl Fn() -> OutBody,
 ) -> Result<Response<Incoming>, GatewayError> {
-    let req = build_request(out, body)?;
+    let upstream = &out.target.upstream;
+    let (req, token) = build_request(out, body()).await?;
+    let result = exchange(out, req).await;
+    let Some(sent) = token else {
+        return result;
+    };
+    match &result {
+        Ok(resp) if resp.status() == http::StatusCode::UNAUTHORIZED => {}
+        _ => return result,
+    }
+    if !upstream
+        .credential
+        .replace(&sent, &upstream.name, out.deadline)
+        .await
+    {
+        return result;
+    }
+    drop(result);
+    let (req, _) = build_request(out, body()).await?;
+    exchange(out, req).await
+}
+
+async fn exchange(
+    out: &Outbound<'_>,
+    req: Request<OutBody>,
+) -> Result<Response<Incoming>, GatewayError> {
     let first_byte = out
         .policy
         .first_byte
@@ -225,15 +263,14 @@ pub async fn send(out: &Outbound<'_>) -> Result<Response<Incoming>, GatewayError
     let body = body_for(out.call, &out.target.deployment, out.target.upstream.kind);
     let mut attempt_no: u32 = 0;
     loop {
-        let result = attempt(
-            out,
+        let result = attempt(out, || {
             out_body(
                 out.call,
                 &out.target.deployment,
                 out.target.upstream.kind,
                 &body,
-            ),
-        )
+            )
+        })
         .await;
         let Some(retry_delay) = retry_delay(out.policy, attempt_no, out.deadline, &result) else {
             return result;

@@ -151,30 +151,3 @@ async fn admin_api_needs_basic_auth_and_a_configured_password() {
         "admin_disabled"
     );
 }
-
-#[tokio::test]
-async fn entra_upstreams_fail_clearly_until_supported() {
-    let mock = mock().await;
-    let mut cfg = config(&mock.base_url());
-    cfg["upstreams"][0]["auth"] = json!({"mode": "managedIdentity"});
-    let gw = Gateway::start(&cfg).await;
-    let resp = post(&gw, "/v1/chat/completions", &chat_body("gpt-4o-mini")).await;
-    assert_eq!(resp.status(), 502);
-    let body: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "upstream_auth_unavailable");
-    assert!(
-        mock.requests().is_empty(),
-        "no unauthenticated request may leave the gateway"
-    );
-    // Other upstreams are unaffected.
-    assert_eq!(
-        post(
-            &gw,
-            "/v1/responses",
-            &json!({"model": "gpt-5-mini", "input": "x"})
-        )
-        .await
-        .status(),
-        200
-    );
-}

@@ -14,7 +14,6 @@ fn seed_sample_loads_with_only_warnings() {
         found(&problems),
         vec![
             (Severity::Warning, "$.server.adminAuth.password"),
-            (Severity::Warning, "$.auth.mode"),
             (Severity::Warning, "$.upstreams[0].baseUrl"),
         ],
         "{problems:#?}"
@@ -135,6 +134,8 @@ fn full_config() -> Config {
         client_id: "c".to_owned(),
         client_secret: "s".to_owned(),
         managed_identity_client_id: "m".to_owned(),
+        federated_token_file: "/var/run/secrets/token".to_owned(),
+        authority_host: "https://login.microsoftonline.us".to_owned(),
         scope: "x/.default".to_owned(),
         api_key: "k".to_owned(),
         token: "tok".to_owned(),

@@ -330,20 +330,12 @@ fn credentials_per_mode() {
             ..Default::default()
         }
     });
-    let message = only(
-        |c| {
-            c.upstreams[0].auth = Some(AuthConfig {
-                mode: AuthMode::AzureCli,
-                ..Default::default()
-            })
-        },
-        Warning,
-        "$.upstreams[0].auth.mode",
-    );
-    assert!(
-        message.contains("502 upstream_auth_unavailable"),
-        "{message}"
-    );
+    clean(|c| {
+        c.upstreams[0].auth = Some(AuthConfig {
+            mode: AuthMode::AzureCli,
+            ..Default::default()
+        })
+    });
     let problems = check(|c| {
         c.auth = AuthConfig {
             mode: AuthMode::ManagedIdentity,
@@ -351,10 +343,35 @@ fn credentials_per_mode() {
             ..Default::default()
         }
     });
-    assert_eq!(
-        found(&problems),
-        vec![(Error, "$.auth.scope"), (Warning, "$.auth.mode")]
-    );
+    assert_eq!(found(&problems), vec![(Error, "$.auth.scope")]);
+}
+
+#[test]
+fn entra_scope_and_authority_are_checked() {
+    let entra = |scope: &str, authority: &str| AuthConfig {
+        mode: AuthMode::DefaultChain,
+        scope: scope.to_owned(),
+        authority_host: authority.to_owned(),
+        ..Default::default()
+    };
+    clean(|c| {
+        c.auth = entra(
+            "https://ai.azure.com/.default",
+            "https://login.microsoftonline.us",
+        )
+    });
+    for bad in ["https://ai.azure.com", "a/.default b/.default"] {
+        let message = only(|c| c.auth = entra(bad, ""), Error, "$.auth.scope");
+        assert!(!message.is_empty());
+    }
+    for bad in ["http://127.0.0.1:1", "login.microsoftonline.us"] {
+        let message = only(
+            |c| c.auth = entra("https://ai.azure.com/.default", bad),
+            Error,
+            "$.auth.authorityHost",
+        );
+        assert!(message.contains("https://"), "{message}");
+    }
 }
 
 #[test]
@@ -385,17 +402,12 @@ fn service_principal_needs_all_three_or_none() {
         client_secret: secret.to_owned(),
         ..Default::default()
     };
-    let entra = || (Warning, "$.auth.mode");
-    assert_eq!(found(&check(|c| c.auth = sp("", "", ""))), vec![entra()]);
-    assert_eq!(found(&check(|c| c.auth = sp("t", "c", "s"))), vec![entra()]);
+    clean(|c| c.auth = sp("", "", ""));
+    clean(|c| c.auth = sp("t", "c", "s"));
     let problems = check(|c| c.auth = sp("t", "", ""));
     assert_eq!(
         found(&problems),
-        vec![
-            entra(),
-            (Error, "$.auth.clientId"),
-            (Error, "$.auth.clientSecret")
-        ]
+        vec![(Error, "$.auth.clientId"), (Error, "$.auth.clientSecret")]
     );
 }
 
