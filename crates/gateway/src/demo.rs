@@ -113,6 +113,7 @@ pub async fn run(opts: DemoOptions, say: fn(&str)) -> Result<(), String> {
         record: false,
         deployments: None,
         behaviors,
+        ..MockConfig::default()
     })
     .await
     .map_err(|e| format!("cannot start the mock upstream: {e}"))?;

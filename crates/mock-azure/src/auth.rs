@@ -1,7 +1,14 @@
-//! Key check: Azure accepts the key as `api-key` or as `Authorization: Bearer`.
+//! Data-plane authentication. With keys (the default), Azure accepts the key as `api-key`
+//! or as `Authorization: Bearer`. With [`MockConfig::entra`](crate::MockConfig::entra) set,
+//! the resource behaves like one with local auth disabled: only an Entra Bearer token the
+//! mock's [`TokenAuthority`](crate::TokenAuthority) issued is accepted.
 
+use axum::response::Response;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
+
+use crate::errors;
+use crate::state::Shared;
 
 /// The key the client presented. `api-key` wins when both headers are present,
 /// so a test can tell which one the gateway sent.
@@ -9,6 +16,11 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get("api-key") {
         return value.to_str().ok().map(str::trim);
     }
+    bearer(headers)
+}
+
+/// The `Authorization: Bearer` credential, if any.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
@@ -21,6 +33,24 @@ pub(crate) fn authorized(expected: Option<&str>, headers: &HeaderMap) -> bool {
     match presented_key(headers) {
         Some(key) if !key.is_empty() => expected.is_none_or(|want| want == key),
         _ => false,
+    }
+}
+
+/// The data plane's auth check: `None` lets the request through, `Some` is Azure's 401.
+pub(crate) fn gate(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+    let Some(authority) = &shared.entra else {
+        return (!authorized(shared.key.as_deref(), headers)).then(errors::unauthorized);
+    };
+    if headers.contains_key("api-key") {
+        return Some(errors::key_auth_disabled());
+    }
+    let token = bearer(headers).filter(|t| !t.is_empty());
+    match token.map(|t| authority.verify(t, &shared.token_audiences)) {
+        Some(Ok(_)) => None,
+        Some(Err(_)) | None => {
+            authority.note_rejection();
+            Some(errors::token_unauthorized())
+        }
     }
 }
 

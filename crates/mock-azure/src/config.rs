@@ -2,6 +2,15 @@
 
 use std::collections::HashMap;
 
+use crate::entra::TokenAuthority;
+
+/// The audiences the data plane accepts in Entra tokens by default: the classic Azure
+/// OpenAI scope and the Foundry one (WIRE-FACTS A4, "Token scopes").
+pub const DEFAULT_TOKEN_AUDIENCES: [&str; 2] = [
+    "https://cognitiveservices.azure.com",
+    "https://ai.azure.com",
+];
+
 /// Server-wide settings, fixed at start except for behaviours
 /// (see [`MockServer::set_behavior`](crate::MockServer::set_behavior)).
 #[derive(Clone, Debug)]
@@ -15,6 +24,14 @@ pub struct MockConfig {
     pub deployments: Option<Vec<String>>,
     /// Default behaviour per deployment name; `x-mock-*` headers override it per request.
     pub behaviors: HashMap<String, Behavior>,
+    /// `Some`: the resource has local (key) auth disabled, like one that only takes Entra
+    /// ID. Every data-plane request needs `Authorization: Bearer <token>` that this
+    /// authority issued for one of [`token_audiences`](Self::token_audiences); an
+    /// `api-key` gets `AuthenticationTypeDisabled`. `None`: the key rules above.
+    pub entra: Option<TokenAuthority>,
+    /// Token audiences accepted when [`entra`](Self::entra) is set
+    /// (default [`DEFAULT_TOKEN_AUDIENCES`]).
+    pub token_audiences: Vec<String>,
 }
 
 impl Default for MockConfig {
@@ -24,6 +41,8 @@ impl Default for MockConfig {
             record: true,
             deployments: None,
             behaviors: HashMap::new(),
+            entra: None,
+            token_audiences: DEFAULT_TOKEN_AUDIENCES.map(str::to_owned).to_vec(),
         }
     }
 }

@@ -15,6 +15,12 @@ const NOT_FOUND: &str = r#"{"error":{"code":"404","message":"Resource not found"
 
 const UNAUTHORIZED: &str = r#"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}"#;
 
+/// A resource with local auth disabled, presented with a key.
+const KEY_AUTH_DISABLED: &str = r#"{"error":{"code":"AuthenticationTypeDisabled","message":"Key based authentication is disabled for this resource."}}"#;
+
+/// An Entra-only resource, presented with a missing or unacceptable token.
+const TOKEN_UNAUTHORIZED: &str = r#"{"error":{"code":"401","message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired."}}"#;
+
 const DEPLOYMENT_NOT_FOUND: &str = r#"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}}"#;
 
 const SERVER_ERROR: &str = r#"{"error":{"code":"InternalServerError","message":"The server had an error while processing your request. Sorry about that!"}}"#;
@@ -46,6 +52,14 @@ pub(crate) fn resource_not_found() -> Response {
 
 pub(crate) fn unauthorized() -> Response {
     json(StatusCode::UNAUTHORIZED, UNAUTHORIZED)
+}
+
+pub(crate) fn key_auth_disabled() -> Response {
+    json(StatusCode::UNAUTHORIZED, KEY_AUTH_DISABLED)
+}
+
+pub(crate) fn token_unauthorized() -> Response {
+    json(StatusCode::UNAUTHORIZED, TOKEN_UNAUTHORIZED)
 }
 
 pub(crate) fn deployment_not_found() -> Response {

@@ -192,8 +192,8 @@ async fn answer(
     if parts.method != route.op.method() {
         return errors::resource_not_found();
     }
-    if !auth::authorized(shared.key.as_deref(), &parts.headers) {
-        return errors::unauthorized();
+    if let Some(refusal) = auth::gate(shared, &parts.headers) {
+        return refusal;
     }
     if route.face == Face::Inference {
         let Payload::Json(probe) = payload else {

@@ -24,7 +24,11 @@
 //! - [`control`]: `x-mock-*` headers that override a behaviour per request.
 //! - `server`: [`MockServer`], the handle tests use (start, log, knobs).
 //! - `handler`: the data-plane pipeline (record → route → auth → validate → answer).
-//! - `route`, `auth`: path families (legacy, `/openai/v1`, `/v1`, model inference) and key check.
+//! - `route`, `auth`: path families (legacy, `/openai/v1`, `/v1`, model inference) and the
+//!   key or Entra token check.
+//! - [`entra`]: a mock Entra ID identity provider ([`EntraServer`]: HTTPS STS with a run-time
+//!   [`TestCa`], App Service managed identity, an IMDS stand-in) and the [`TokenAuthority`]
+//!   the data plane checks Bearer tokens against when [`MockConfig::entra`] is set.
 //! - `multipart`: `multipart/form-data` bodies (audio, image edits, file uploads).
 //! - `inference`: the model inference face's gates, deployment choice, `/info` and error bodies.
 //! - `realtime`: the WebSocket handshake (checked like any request) and the session's events.
@@ -49,6 +53,7 @@ mod completions;
 pub mod config;
 pub mod control;
 mod embeddings;
+pub mod entra;
 mod errors;
 mod fragments;
 mod handler;
@@ -65,6 +70,10 @@ mod server;
 mod state;
 mod store;
 
-pub use config::{Behavior, MockConfig, MockUsage};
+pub use config::{Behavior, DEFAULT_TOKEN_AUDIENCES, MockConfig, MockUsage};
+pub use entra::{
+    EntraApp, EntraConfig, EntraServer, IssuedToken, TestCa, TokenAuthority, TokenClaims,
+    TokenEndpoint, TokenReject, TokenRequest,
+};
 pub use record::{Outcome, RecordedRequest, WsFrame};
 pub use server::MockServer;

@@ -4,11 +4,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::{Behavior, MockConfig};
+use crate::entra::TokenAuthority;
 use crate::record::Recorder;
 use crate::store::Store;
 
 pub(crate) struct Shared {
     pub(crate) key: Option<String>,
+    /// Entra-only auth (see [`MockConfig::entra`]).
+    pub(crate) entra: Option<TokenAuthority>,
+    pub(crate) token_audiences: Vec<String>,
     pub(crate) record: bool,
     deployments: Option<HashSet<String>>,
     behaviors: RwLock<HashMap<String, Behavior>>,
@@ -21,6 +25,8 @@ impl Shared {
     pub(crate) fn new(config: MockConfig) -> Self {
         Self {
             key: config.key,
+            entra: config.entra,
+            token_audiences: config.token_audiences,
             record: config.record,
             deployments: config.deployments.map(|list| list.into_iter().collect()),
             behaviors: RwLock::new(config.behaviors),

@@ -8,7 +8,8 @@
 //! deployment, behaviour) before the upgrade is answered, so a behaviour's status (e.g.
 //! `x-mock-status: 429`) refuses the handshake with Azure's own error answer. The key may be the
 //! `api-key` or Bearer header, Azure's `api-key` query parameter, or OpenAI's
-//! `openai-insecure-api-key.<key>` subprotocol. The 101 echoes `realtime` when offered. The
+//! `openai-insecure-api-key.<key>` subprotocol; an Entra-only mock takes only the Bearer
+//! header. The 101 echoes `realtime` when offered. The
 //! session itself is [`session`].
 
 mod events;
@@ -91,17 +92,30 @@ fn offered(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .map(str::trim)
 }
 
-/// A header key, else the `api-key` query parameter, else the key subprotocol.
-fn authorized(shared: &Shared, parts: &Parts) -> bool {
-    if auth::authorized(shared.key.as_deref(), &parts.headers) {
-        return true;
+/// A key in the `api-key` query parameter or the key subprotocol.
+fn key_elsewhere(parts: &Parts) -> Option<&str> {
+    query_param(parts.uri.query(), "api-key")
+        .or_else(|| offered(&parts.headers).find_map(|p| p.strip_prefix(KEY_PROTOCOL)))
+}
+
+/// With keys: a header key, else the `api-key` query parameter, else the key subprotocol.
+/// Entra-only: a key anywhere is refused as disabled, else the Bearer header is checked
+/// like any data-plane request's. `Some` is the refusal.
+fn gate(shared: &Shared, parts: &Parts) -> Option<Response> {
+    if shared.entra.is_some() {
+        if key_elsewhere(parts).is_some() {
+            return Some(errors::key_auth_disabled());
+        }
+        return auth::gate(shared, &parts.headers);
     }
-    let presented = query_param(parts.uri.query(), "api-key")
-        .or_else(|| offered(&parts.headers).find_map(|p| p.strip_prefix(KEY_PROTOCOL)));
-    match presented {
+    if auth::authorized(shared.key.as_deref(), &parts.headers) {
+        return None;
+    }
+    let accepted = match key_elsewhere(parts) {
         Some(key) if !key.is_empty() => shared.key.as_deref().is_none_or(|want| want == key),
         _ => false,
-    }
+    };
+    (!accepted).then(errors::unauthorized)
 }
 
 async fn answer(
@@ -114,8 +128,8 @@ async fn answer(
     if parts.method != Method::GET {
         return errors::resource_not_found();
     }
-    if !authorized(shared, parts) {
-        return errors::unauthorized();
+    if let Some(refusal) = gate(shared, parts) {
+        return refusal;
     }
     let api_version = query_param(parts.uri.query(), "api-version").filter(|v| !v.is_empty());
     match (face, api_version) {

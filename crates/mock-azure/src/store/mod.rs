@@ -128,8 +128,8 @@ pub(crate) async fn answer(
     body: &Bytes,
     tracker: Tracker,
 ) -> Response {
-    if !auth::authorized(shared.key.as_deref(), &parts.headers) {
-        return errors::unauthorized();
+    if let Some(refusal) = auth::gate(shared, &parts.headers) {
+        return refusal;
     }
     let api_version = match version_gate(face, parts.uri.query()) {
         Ok(v) => v,
