@@ -21,6 +21,8 @@ pub fn bin() -> &'static str {
 pub struct Gateway {
     pub base: String,
     pub pid: u32,
+    /// Where stderr (the log) went, for gateways started with [`Gateway::start_logged`].
+    pub log: Option<PathBuf>,
     _child: Child,
     _dir: tempfile::TempDir,
 }
@@ -32,34 +34,71 @@ impl Gateway {
     }
 
     pub async fn start_with_env(config: &Value, env: &[(&str, &str)]) -> Gateway {
+        let (cmd, dir) = Self::serve_command(config);
+        Self::spawn(cmd, env, dir).await
+    }
+
+    /// Like [`Self::start_with_env`], with the log (at `info`) written to [`Gateway::log`].
+    pub async fn start_logged(config: &Value, env: &[(&str, &str)]) -> Gateway {
+        let (cmd, dir) = Self::serve_command(config);
+        let log = dir.path().join("gateway.log");
+        Self::spawn_inner(cmd, env, dir, Some(log)).await
+    }
+
+    fn serve_command(config: &Value) -> (Command, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
         std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
         let mut cmd = Command::new(bin());
         cmd.arg("serve").arg("--config").arg(&path);
-        Self::spawn(cmd, env, dir).await
+        (cmd, dir)
     }
 
     /// Starts the binary with arbitrary arguments and environment (env-only mode, demo, …).
-    pub async fn spawn(mut cmd: Command, env: &[(&str, &str)], dir: tempfile::TempDir) -> Gateway {
+    pub async fn spawn(cmd: Command, env: &[(&str, &str)], dir: tempfile::TempDir) -> Gateway {
+        Self::spawn_inner(cmd, env, dir, None).await
+    }
+
+    async fn spawn_inner(
+        mut cmd: Command,
+        env: &[(&str, &str)],
+        dir: tempfile::TempDir,
+        log: Option<PathBuf>,
+    ) -> Gateway {
         for (k, _) in std::env::vars() {
             if k.starts_with("AZURE_")
                 || k.starts_with("UPSTREAM_")
                 || k.starts_with("GATEWAY_")
+                || k.starts_with("IDENTITY_")
+                || k.starts_with("MSI_")
+                || k == "IMDS_ENDPOINT"
                 || k == "CONFIG_PATH"
                 || k == "BODY_LIMIT"
                 || k == "SERVER_BODY_LIMIT"
                 || k == "MAX_UPLOAD_BYTES"
+                || k == "RUST_LOG"
             {
                 cmd.env_remove(k);
             }
         }
+        // Managed identity off Azure would dial IMDS at 169.254.169.254: point it at a closed
+        // local port unless the test provides an IMDS of its own.
+        cmd.env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:1");
+        let stderr = match &log {
+            Some(path) => {
+                cmd.env("LOG_LEVEL", "info");
+                Stdio::from(std::fs::File::create(path).unwrap())
+            }
+            None => {
+                cmd.env("LOG_LEVEL", "warn");
+                Stdio::inherit()
+            }
+        };
         cmd.envs(env.iter().copied())
-            .env("LOG_LEVEL", "warn")
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true);
         let mut child = cmd.spawn().unwrap();
         let pid = child.id().unwrap();
@@ -80,6 +119,7 @@ impl Gateway {
         Gateway {
             base,
             pid,
+            log,
             _child: child,
             _dir: dir,
         }
@@ -87,6 +127,12 @@ impl Gateway {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// The log so far (gateways started with [`Self::start_logged`]).
+    pub fn log_text(&self) -> String {
+        let path = self.log.as_ref().expect("started with start_logged");
+        std::fs::read_to_string(path).unwrap()
     }
 }
 

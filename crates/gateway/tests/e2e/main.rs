@@ -15,6 +15,7 @@ mod azure_inbound;
 mod cli;
 mod cors;
 mod dialects;
+mod entra;
 mod env_mode;
 mod errors;
 mod failover;
