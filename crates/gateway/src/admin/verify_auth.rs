@@ -55,6 +55,14 @@ fn mode_of(config: &Config, name: &str) -> &'static str {
         .as_str()
 }
 
+fn static_detail(mode: &str) -> &'static str {
+    match mode {
+        "passthrough" => "the client's own key is forwarded; checked by the upstream on use",
+        "none" => "no credential is sent",
+        _ => "a configured key or token; checked by the upstream on use",
+    }
+}
+
 pub async fn verify(rt: &Runtime) -> VerifyView {
     // One fresh mint per distinct source.
     let mut distinct: Vec<Arc<TokenSource>> = Vec::new();
@@ -80,9 +88,7 @@ pub async fn verify(rt: &Runtime) -> VerifyView {
                     credential,
                     status: "static",
                     scope: None,
-                    detail: Some(
-                        "a configured key or token; checked by the upstream on use".to_owned(),
-                    ),
+                    detail: Some(static_detail(credential).to_owned()),
                     expires_at: None,
                     expires_in_seconds: None,
                     error: None,

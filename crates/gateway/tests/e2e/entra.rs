@@ -454,7 +454,11 @@ async fn short_lived_tokens_are_refreshed_under_load_without_a_failed_or_waiting
         slowest < IDP_DELAY,
         "a request waited {slowest:?}, as long as a token mint"
     );
-    assert_eq!(e.idp.authority().rejected_count(), 0, "no expired token was ever sent");
+    assert_eq!(
+        e.idp.authority().rejected_count(),
+        0,
+        "no expired token was ever sent"
+    );
     // Several refreshes happened, one at a time: far fewer mints than requests.
     let distinct: std::collections::HashSet<String> = e.tokens_seen().into_iter().collect();
     let mints = e.sts_requests().len();
@@ -472,7 +476,8 @@ async fn a_refused_token_is_replaced_and_the_request_sent_once_more() {
     let e = Entra::start().await;
     let mut wrong_audience = e.sp(SP_SECRET);
     wrong_audience["scope"] = json!("https://management.azure.com/.default");
-    let cfg = e.config(&[("azure", e.sp(SP_SECRET)), ("arm", wrong_audience)]);
+    let mut cfg = e.config(&[("azure", e.sp(SP_SECRET)), ("arm", wrong_audience)]);
+    cfg["resources"] = json!({"upstream": "azure"});
     let gw = Gateway::start_with_env(&cfg, &[("SSL_CERT_FILE", e.ca())]).await;
     assert_eq!(chat(&gw, "m-azure").await.status(), 200);
     let before = e.sts_requests().len();
@@ -491,6 +496,29 @@ async fn a_refused_token_is_replaced_and_the_request_sent_once_more() {
     assert_ne!(seen[1], seen[2], "the retry carried a new one");
     assert_eq!(e.idp.authority().rejected_count(), 1);
     assert!(e.sts_requests().len() > before);
+
+    // The same for the resource APIs (files, batches, …).
+    e.idp.authority().revoke_all();
+    let files = client()
+        .get(gw.url("/v1/files"))
+        .bearer_auth(CLIENT_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(files.status(), 200);
+    assert_eq!(e.idp.authority().rejected_count(), 2);
+    let seen = e.tokens_seen();
+    assert_eq!(seen.len(), 5);
+    assert_ne!(seen[3], seen[4]);
+
+    // And for a realtime handshake.
+    e.idp.authority().revoke_all();
+    let mut ws = crate::realtime::open(&gw, "/v1/realtime?model=m-azure").await;
+    assert_eq!(
+        crate::realtime::event(&mut ws).await["type"],
+        "session.created"
+    );
+    assert_eq!(e.idp.authority().rejected_count(), 3);
 
     // A token the upstream never accepts: one retry, then Azure's own 401 reaches the client.
     let resp = chat(&gw, "m-arm").await;

@@ -70,7 +70,7 @@ async fn connect(gw: &Gateway, path: &str, headers: &[(&str, &str)]) -> Handshak
 }
 
 /// Connects with the client key as Bearer.
-async fn open(gw: &Gateway, path: &str) -> Ws {
+pub async fn open(gw: &Gateway, path: &str) -> Ws {
     let bearer = format!("Bearer {CLIENT_KEY}");
     connect(gw, path, &[("authorization", &bearer)])
         .await
@@ -93,7 +93,7 @@ async fn next(ws: &mut Ws) -> Message {
 }
 
 /// The next text message as JSON, skipping pings and pongs.
-async fn event(ws: &mut Ws) -> Value {
+pub async fn event(ws: &mut Ws) -> Value {
     loop {
         match next(ws).await {
             Message::Text(t) => return serde_json::from_str(&t).unwrap(),
