@@ -22,7 +22,7 @@ pub struct VerifyView {
     pub upstreams: Vec<UpstreamCheck>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpstreamCheck {
     pub name: String,
@@ -87,12 +87,8 @@ pub async fn verify(rt: &Runtime) -> VerifyView {
                     name: u.name.clone(),
                     credential,
                     status: "static",
-                    scope: None,
                     detail: Some(static_detail(credential).to_owned()),
-                    expires_at: None,
-                    expires_in_seconds: None,
-                    error: None,
-                    error_code: None,
+                    ..UpstreamCheck::default()
                 };
             };
             let mut check = UpstreamCheck {
@@ -101,10 +97,7 @@ pub async fn verify(rt: &Runtime) -> VerifyView {
                 status: "ok",
                 scope: Some(source.spec().scope.clone()),
                 detail: Some(source.spec().describe()),
-                expires_at: None,
-                expires_in_seconds: None,
-                error: None,
-                error_code: None,
+                ..UpstreamCheck::default()
             };
             match results.get(&Arc::as_ptr(source)) {
                 Some(Ok(token)) => {

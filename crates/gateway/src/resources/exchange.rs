@@ -111,16 +111,11 @@ impl Exchange<'_> {
     ) -> Result<http::Response<Incoming>, GatewayError> {
         let (req, token) = self.request(OutBody::full(body.clone()), has_body).await?;
         let result = self.exchange(req, None).await;
-        let Some(sent) = token else {
-            return result;
-        };
-        if !matches!(&result, Ok(r) if r.status() == http::StatusCode::UNAUTHORIZED) {
-            return result;
-        }
+        let status = result.as_ref().ok().map(http::Response::status);
         let upstream = self.upstream;
         if !upstream
             .credential
-            .replace(&sent, &upstream.name, self.deadline)
+            .renewed_after(token.as_ref(), status, &upstream.name, self.deadline)
             .await
         {
             return result;

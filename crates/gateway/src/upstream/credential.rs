@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use http::header::AUTHORIZATION;
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use tokio::time::Instant;
 
 use super::entra::{self, TokenSource};
@@ -78,7 +78,7 @@ impl Credential {
     }
 
     /// Adds the credential to an upstream request's headers. For Entra ID, returns the token
-    /// sent, so a 401 can replace exactly that one ([`Self::replace`]).
+    /// sent, so a 401 can replace exactly that one ([`Self::renewed_after`]).
     pub async fn apply(
         &self,
         headers: &mut HeaderMap,
@@ -103,13 +103,10 @@ impl Credential {
             }
             Self::None => {}
             Self::Entra(source) => {
-                let token = source.token(deadline).await.map_err(|err| {
-                    tracing::warn!(
-                        upstream,
-                        credential = %source.spec().describe(),
-                        error = %err,
-                        "no Entra ID token"
-                    );
+                // The identity provider's answer is logged once per mint (`entra::cache`), not
+                // once per request that finds no token.
+                let token = source.token(deadline).await.map_err(|_| {
+                    tracing::debug!(upstream, "no Entra ID token");
                     GatewayError::UpstreamAuthFailed {
                         upstream: upstream.to_owned(),
                         credential: source.spec().mode.as_str(),
@@ -122,18 +119,23 @@ impl Credential {
         Ok(None)
     }
 
-    /// After an upstream 401 to a request that carried `sent`: whether a different token is now
-    /// in place, so the request may be sent once more.
-    pub async fn replace(&self, sent: &HeaderValue, upstream: &str, deadline: Instant) -> bool {
-        let Self::Entra(source) = self else {
+    /// Whether an attempt is to be sent once more: the upstream answered 401 (`status`) to a
+    /// request that carried the Entra ID token `sent`, and a different token is now in place.
+    /// Callers ask once per attempt, so a request is resent at most once.
+    pub async fn renewed_after(
+        &self,
+        sent: Option<&HeaderValue>,
+        status: Option<StatusCode>,
+        upstream: &str,
+        deadline: Instant,
+    ) -> bool {
+        let (Self::Entra(source), Some(sent), Some(StatusCode::UNAUTHORIZED)) =
+            (self, sent, status)
+        else {
             return false;
         };
-        let replaced = source.replace(sent, deadline).await.is_some();
-        tracing::info!(
-            upstream,
-            replaced,
-            "upstream refused the Entra ID token; refreshed it"
-        );
-        replaced
+        let renewed = source.replace(sent, deadline).await.is_some();
+        tracing::info!(upstream, renewed, "upstream refused the Entra ID token");
+        renewed
     }
 }

@@ -110,14 +110,14 @@ async fn attempt(o: &Opening<'_>, target: &Target) -> Result<Handshake, GatewayE
     let uri: Uri = upstream.uri(&path(target, o.api_version, o.extra_query))?;
     let deadline = Instant::now() + o.policy.total;
     let (result, token) = handshake(o, target, &uri, deadline).await?;
-    let Some(sent) = token else {
-        return result;
+    let status = match &result {
+        Ok(Handshake::Refused(r)) => Some(r.status()),
+        _ => None,
     };
-    if !matches!(&result, Ok(Handshake::Refused(r)) if r.status() == http::StatusCode::UNAUTHORIZED)
-        || !upstream
-            .credential
-            .replace(&sent, &upstream.name, deadline)
-            .await
+    if !upstream
+        .credential
+        .renewed_after(token.as_ref(), status, &upstream.name, deadline)
+        .await
     {
         return result;
     }

@@ -188,16 +188,10 @@ pub async fn attempt(
     let upstream = &out.target.upstream;
     let (req, token) = build_request(out, body()).await?;
     let result = exchange(out, req).await;
-    let Some(sent) = token else {
-        return result;
-    };
-    match &result {
-        Ok(resp) if resp.status() == http::StatusCode::UNAUTHORIZED => {}
-        _ => return result,
-    }
+    let status = result.as_ref().ok().map(Response::status);
     if !upstream
         .credential
-        .replace(&sent, &upstream.name, out.deadline)
+        .renewed_after(token.as_ref(), status, &upstream.name, out.deadline)
         .await
     {
         return result;

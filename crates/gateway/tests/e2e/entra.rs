@@ -565,9 +565,12 @@ async fn a_wrong_secret_is_a_clear_502_with_a_redacted_log() {
             .all(|r| r.error_code.as_deref() == Some("AADSTS7000215"))
     );
 
-    let log = log_until(&gw, "no Entra ID token").await;
-    assert!(log.contains("AADSTS7000215"), "{log}");
+    // Both lines come from the identity runtime, in the background.
+    log_until(&gw, "Entra ID token mint failed").await;
+    let log = log_until(&gw, "Entra ID token NOT obtained").await;
+    assert!(log.contains("Entra ID token mint failed"), "{log}");
     assert!(log.contains("Entra ID token NOT obtained"), "{log}");
+    assert!(log.contains("AADSTS7000215"), "{log}");
     assert!(!log.contains(WRONG), "{log}");
 
     let (report, text) = verify_auth(&gw).await;

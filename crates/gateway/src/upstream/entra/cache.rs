@@ -27,6 +27,8 @@ use super::transport::TokenTransport;
 
 /// A mint may take this long, whatever the credential does inside.
 const MINT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a caller without a request deadline (verification, the refresh task) waits.
+const MINT_WAIT: Duration = Duration::from_secs(35);
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Refresh this long before expiry at most (half the lifetime for short-lived tokens).
@@ -175,9 +177,7 @@ impl TokenSource {
     pub async fn verify(self: &Arc<Self>) -> Outcome {
         match self.kick(true) {
             Kick::Failed(err) => Err(err),
-            Kick::Running(rx) => {
-                wait(rx, Instant::now() + MINT_TIMEOUT + Duration::from_secs(5)).await
-            }
+            Kick::Running(rx) => wait(rx, Instant::now() + MINT_WAIT).await,
         }
     }
 
@@ -245,6 +245,13 @@ impl TokenSource {
                     .min(MAX_BACKOFF);
                 flight.failures = flight.failures.saturating_add(1);
                 flight.failed = Some((Instant::now() + pause, Arc::clone(err)));
+                // Once per failed mint (back-off bounds how often), with the provider's words.
+                tracing::warn!(
+                    credential = %self.spec.describe(),
+                    error = %err,
+                    retry_in_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+                    "Entra ID token mint failed"
+                );
             }
         }
     }
@@ -303,6 +310,6 @@ async fn keep_fresh(source: Weak<TokenSource>) {
             }
         };
         drop(strong);
-        let _ = wait(rx, Instant::now() + MINT_TIMEOUT + Duration::from_secs(5)).await;
+        let _ = wait(rx, Instant::now() + MINT_WAIT).await;
     }
 }

@@ -160,32 +160,25 @@ impl Spec {
 
     /// One token for this credential's scope.
     pub async fn mint(&self, transport: &Arc<TokenTransport>) -> Result<Minted, MintError> {
-        let result = match self.mode {
+        let credential = match self.mode {
             AuthMode::ServicePrincipal if !self.client_secret.is_empty() => secret_credential(
                 &self.tenant_id,
                 &self.client_id,
                 &self.client_secret,
                 self.options(transport),
-            )
-            .map(|c| c as Arc<dyn TokenCredential>)
-            .map_err(|e| e.to_string())
-            .map(Some),
+            ),
             // Seed semantics: a service principal without a secret uses the default chain.
             AuthMode::ServicePrincipal | AuthMode::DefaultChain => {
                 return self.chain(transport).await;
             }
             AuthMode::ManagedIdentity => {
-                managed(&self.managed_identity_client_id, self.options(transport)).map(Some)
+                managed(&self.managed_identity_client_id, self.options(transport))
             }
-            AuthMode::WorkloadIdentity => self.workload(transport, true),
-            AuthMode::AzureCli => cli(&self.tenant_id).map(Some),
+            AuthMode::WorkloadIdentity => self.workload(transport),
+            AuthMode::AzureCli => cli(&self.tenant_id),
             other => Err(format!("{} is not an Entra ID credential", other.as_str())),
-        };
-        let credential = match result {
-            Ok(Some(c)) => c,
-            Ok(None) => return Err(self.error("workload identity is not configured".to_owned())),
-            Err(e) => return Err(self.error(e)),
-        };
+        }
+        .map_err(|e| self.error(e))?;
         self.token(credential.as_ref()).await
     }
 
@@ -221,32 +214,26 @@ impl Spec {
         options
     }
 
-    /// Workload identity from config, else the AKS webhook's variables. `Ok(None)` when a
-    /// chain step finds it not configured at all.
+    /// The projected token file: from config, else the AKS webhook's variable.
+    fn federated_token_file(&self) -> Option<String> {
+        pick(&self.federated_token_file, "AZURE_FEDERATED_TOKEN_FILE")
+    }
+
+    /// Workload identity from config, else the AKS webhook's variables.
     fn workload(
         &self,
         transport: &Arc<TokenTransport>,
-        explicit: bool,
-    ) -> Result<Option<Arc<dyn TokenCredential>>, String> {
-        let pick = |own: &str, var: &str| {
-            Some(own.to_owned())
-                .filter(|v| !v.is_empty())
-                .or_else(|| std::env::var(var).ok().filter(|v| !v.trim().is_empty()))
-        };
-        let file = pick(&self.federated_token_file, "AZURE_FEDERATED_TOKEN_FILE");
-        if file.is_none() && !explicit {
-            return Ok(None);
-        }
+    ) -> Result<Arc<dyn TokenCredential>, String> {
         let options = WorkloadIdentityCredentialOptions {
             credential_options: ClientAssertionCredentialOptions {
                 client_options: self.options(transport),
             },
             client_id: pick(&self.client_id, "AZURE_CLIENT_ID"),
             tenant_id: pick(&self.tenant_id, "AZURE_TENANT_ID"),
-            token_file_path: file.map(PathBuf::from),
+            token_file_path: self.federated_token_file().map(PathBuf::from),
         };
         WorkloadIdentityCredential::new(Some(options))
-            .map(|c| Some(c as Arc<dyn TokenCredential>))
+            .map(|c| c as Arc<dyn TokenCredential>)
             .map_err(|e| e.to_string())
     }
 
@@ -276,7 +263,7 @@ impl Spec {
     }
 
     async fn step(&self, step: Step, transport: &Arc<TokenTransport>) -> Result<Minted, MintError> {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let env = |var: &str| pick("", var);
         let credential: Arc<dyn TokenCredential> = match step {
             Step::Environment => {
                 let (Some(tenant), Some(client), Some(secret)) = (
@@ -291,24 +278,21 @@ impl Spec {
                     ));
                 };
                 secret_credential(&tenant, &client, &secret, self.options(transport))
-                    .map_err(|e| self.error(e.to_string()))?
+                    .map_err(|e| self.error(e))?
             }
-            Step::Workload => match self.workload(transport, false) {
-                Ok(Some(c)) => c,
-                Ok(None) => {
+            Step::Workload => {
+                if self.federated_token_file().is_none() {
                     return Err(MintError::new(
                         "not configured (AZURE_FEDERATED_TOKEN_FILE is not set)".to_owned(),
                     ));
                 }
-                Err(e) => return Err(self.error(e)),
-            },
+                self.workload(transport).map_err(|e| self.error(e))?
+            }
             Step::Managed => {
                 // As in the other SDKs' default chains, AZURE_CLIENT_ID picks a user-assigned
                 // identity.
-                let id = Some(self.managed_identity_client_id.clone())
-                    .filter(|v| !v.is_empty())
-                    .or_else(|| env("AZURE_CLIENT_ID"))
-                    .unwrap_or_default();
+                let id =
+                    pick(&self.managed_identity_client_id, "AZURE_CLIENT_ID").unwrap_or_default();
                 let credential =
                     managed(&id, self.options(transport)).map_err(|e| self.error(e))?;
                 let probing = env("IDENTITY_ENDPOINT").is_none() && env("MSI_ENDPOINT").is_none();
@@ -336,13 +320,22 @@ fn secret_credential(
     client: &str,
     secret: &str,
     client_options: ClientOptions,
-) -> azure_core::Result<Arc<ClientSecretCredential>> {
+) -> Result<Arc<dyn TokenCredential>, String> {
     ClientSecretCredential::new(
         tenant,
         client.to_owned(),
         Secret::new(secret.to_owned()),
         Some(ClientSecretCredentialOptions { client_options }),
     )
+    .map(|c| c as Arc<dyn TokenCredential>)
+    .map_err(|e| e.to_string())
+}
+
+/// `own` when set, else the environment variable `var` when set.
+fn pick(own: &str, var: &str) -> Option<String> {
+    Some(own.to_owned())
+        .filter(|v| !v.is_empty())
+        .or_else(|| std::env::var(var).ok().filter(|v| !v.trim().is_empty()))
 }
 
 fn managed(
