@@ -210,7 +210,7 @@ async fn images_and_completions_on_deployment_routes() {
     assert_eq!(reqs[0].path, "/openai/deployments/img/images/generations");
     assert_eq!(
         reqs[0].body.as_ref(),
-        br#"{"n":1,"prompt":"a cat"}"#,
+        br#"{"prompt":"a cat","n":1}"#,
         "a body without model stays byte for byte on Azure's deployment routes"
     );
     assert_eq!(reqs[1].path, "/openai/deployments/dep-4o-mini/completions");
