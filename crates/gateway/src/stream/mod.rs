@@ -2,6 +2,7 @@
 //! scanner sees each frame as `&[u8]` and keeps only a small tail to find token usage,
 //! error events and completion, so nothing proportional to the body is retained.
 
+pub mod events;
 mod json_tail;
 pub mod realtime;
 mod sse;
