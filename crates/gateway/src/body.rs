@@ -9,6 +9,10 @@
 //! the stream as in flight until here). Dropping the body drops the upstream response, which
 //! closes that upstream connection: a client that disconnects cancels the upstream request.
 //!
+//! When the request needs it, a [`BodyEdit`] sits between the upstream and the client (a
+//! translation, the usage chunk the gateway asked for, a content-filter refusal reshaped); the
+//! scanner still sees the upstream's bytes, so accounting is the same either way.
+//!
 //! A stream that breaks after its headers went out cannot be replayed elsewhere. For an SSE
 //! body the client then gets one last `data: {"error":{…}}` event (OpenAI's error envelope,
 //! which the official SDKs raise as an API error), and only then the broken body, so a client
@@ -26,6 +30,7 @@ use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
+use crate::rewrite::BodyEdit;
 use crate::route::health::Lease;
 use crate::stream::Scanner;
 use crate::telemetry::ModelStats;
@@ -68,6 +73,7 @@ impl Tap {
             error: self.upstream_error || failed || outcome.error_event || unfinished_stream,
             cancelled,
             usage: outcome.usage,
+            content_filtered: outcome.content_filtered,
         });
     }
 }
@@ -101,19 +107,16 @@ pin_project! {
         // One timer for both limits: it is armed for whichever comes first.
         timer: Pin<Box<Sleep>>,
         state: State,
+        edit: Option<Box<dyn BodyEdit>>,
     }
 }
 
 /// The SSE event that tells the client its stream broke, if one can be added here.
-fn error_event(tap: &Tap, error: &(dyn std::error::Error + 'static)) -> Option<Bytes> {
-    if !tap.streaming {
-        return None;
-    }
-    let prefix = match tap.scanner.sse_boundary()? {
-        true => "",
-        // The last event's lines are all here; a blank line completes it.
-        false => "\n",
-    };
+fn error_event(
+    tap: &Tap,
+    edit: Option<&mut Box<dyn BodyEdit>>,
+    error: &(dyn std::error::Error + 'static),
+) -> Option<Bytes> {
     let (code, message) = match error.downcast_ref::<BodyTimeout>() {
         Some(BodyTimeout::Idle(_)) => ("upstream_idle_timeout", error.to_string()),
         Some(BodyTimeout::Total) => ("upstream_timeout", error.to_string()),
@@ -122,10 +125,36 @@ fn error_event(tap: &Tap, error: &(dyn std::error::Error + 'static)) -> Option<B
             format!("The upstream stream broke before it finished: {error}"),
         ),
     };
+    if let Some(edit) = edit {
+        // An edit emits whole events only, so its own last event always fits.
+        return edit.broken(code, &message);
+    }
+    if !tap.streaming {
+        return None;
+    }
+    let prefix = match tap.scanner.sse_boundary()? {
+        true => "",
+        // The last event's lines are all here; a blank line completes it.
+        false => "\n",
+    };
     let envelope = serde_json::json!({"error": {
         "message": message, "type": "upstream_error", "param": null, "code": code,
     }});
     Some(Bytes::from(format!("{prefix}data: {envelope}\n\n")))
+}
+
+/// Two pieces of output as one frame.
+fn join(head: Bytes, tail: Bytes) -> Bytes {
+    if head.is_empty() {
+        return tail;
+    }
+    if tail.is_empty() {
+        return head;
+    }
+    let mut all = Vec::with_capacity(head.len() + tail.len());
+    all.extend_from_slice(&head);
+    all.extend_from_slice(&tail);
+    Bytes::from(all)
 }
 
 /// When the body must next show progress: the idle limit from now, or the total deadline.
@@ -159,7 +188,14 @@ impl ObservedBody {
             deadline,
             timer: Box::pin(tokio::time::sleep_until(next_wake(idle, deadline))),
             state: State::Streaming,
+            edit: None,
         }
+    }
+
+    /// Puts `edit` between the upstream and the client.
+    pub fn with_edit(mut self, edit: Option<Box<dyn BodyEdit>>) -> Self {
+        self.edit = edit;
+        self
     }
 }
 
@@ -187,39 +223,69 @@ impl Body for ObservedBody {
                 return Poll::Ready(None);
             }
         }
-        let error: BoxError = match this.inner.as_mut().poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.tap.scanner.feed(data);
+        let error: BoxError = loop {
+            match this.inner.as_mut().poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        this.tap.scanner.feed(data);
+                    }
+                    let ended = this.inner.is_end_stream();
+                    let frame = match (this.edit.as_mut(), frame.into_data()) {
+                        (None, Ok(data)) => Frame::data(data),
+                        (None, Err(frame)) => frame,
+                        (Some(edit), Ok(data)) => {
+                            let out = edit.frame(&data);
+                            let out = match ended.then(|| edit.end()) {
+                                None => out,
+                                Some(Ok(tail)) => join(out, tail),
+                                Some(Err(e)) => break e,
+                            };
+                            Frame::data(out)
+                        }
+                        // Trailers: nothing to edit.
+                        (Some(_), Err(frame)) => frame,
+                    };
+                    if ended {
+                        // hyper stops polling at a known length, so record now, not on drop.
+                        *this.state = State::Done;
+                        this.tap.record(false, false);
+                    } else {
+                        this.timer
+                            .as_mut()
+                            .reset(next_wake(*this.idle, *this.deadline));
+                        if frame.data_ref().is_some_and(Bytes::is_empty) {
+                            // The edit holds these bytes for now: read on.
+                            continue;
+                        }
+                    }
+                    return Poll::Ready(Some(Ok(frame)));
                 }
-                if this.inner.is_end_stream() {
-                    // hyper stops polling at a known length, so record now, not on drop.
+                Poll::Ready(None) => {
+                    let tail = match this.edit.as_mut().map(|edit| edit.end()) {
+                        None => Bytes::new(),
+                        Some(Ok(tail)) => tail,
+                        Some(Err(e)) => break e,
+                    };
                     *this.state = State::Done;
                     this.tap.record(false, false);
-                } else {
-                    this.timer
-                        .as_mut()
-                        .reset(next_wake(*this.idle, *this.deadline));
+                    if tail.is_empty() {
+                        return Poll::Ready(None);
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(tail))));
                 }
-                return Poll::Ready(Some(Ok(frame)));
-            }
-            Poll::Ready(None) => {
-                *this.state = State::Done;
-                this.tap.record(false, false);
-                return Poll::Ready(None);
-            }
-            Poll::Ready(Some(Err(e))) => Box::new(e),
-            Poll::Pending => {
-                ready!(this.timer.as_mut().poll(cx));
-                let timeout = if Instant::now() >= *this.deadline {
-                    BodyTimeout::Total
-                } else {
-                    BodyTimeout::Idle(*this.idle)
-                };
-                Box::new(timeout)
+                Poll::Ready(Some(Err(e))) => break Box::new(e),
+                Poll::Pending => {
+                    ready!(this.timer.as_mut().poll(cx));
+                    let timeout = if Instant::now() >= *this.deadline {
+                        BodyTimeout::Total
+                    } else {
+                        BodyTimeout::Idle(*this.idle)
+                    };
+                    break Box::new(timeout);
+                }
             }
         };
-        let event = error_event(this.tap, error.as_ref());
+        let event = error_event(this.tap, this.edit.as_mut(), error.as_ref());
         this.tap.record(true, false);
         tracing::warn!(%error, sse_error_event = event.is_some(), "response body cut short");
         match event {
@@ -242,6 +308,10 @@ impl Body for ObservedBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match self.edit {
+            // An edited body's length is known only at its end.
+            Some(_) => SizeHint::default(),
+            None => self.inner.size_hint(),
+        }
     }
 }

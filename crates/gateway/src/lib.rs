@@ -46,6 +46,7 @@ pub mod policy;
 pub mod proxy;
 pub mod relay;
 pub mod resources;
+pub mod rewrite;
 pub mod route;
 pub mod server;
 pub mod state;

@@ -17,9 +17,10 @@ use crate::call::{self, BodyModel, Call, ClientApiVersion, ModelField, Operation
 use crate::error::GatewayError;
 use crate::inbound::shapes::{self, Dialect};
 use crate::multipart::{self, Form};
-use crate::policy::extra_params;
+use crate::policy::{extra_params, normalize};
 use crate::resources::capture;
 use crate::resources::owners::{self, Owner, ResponseOwners};
+use crate::rewrite::{self, EditPlan};
 use crate::route::{Route, Target};
 use crate::state::{AppState, Runtime};
 use crate::telemetry::ModelStats;
@@ -190,7 +191,7 @@ async fn forward_inner(
         return Err(err);
     }
     let op = inbound.op;
-    let (bytes, form, model_field, stream, previous) = if op.is_multipart() {
+    let (mut bytes, form, model_field, stream, previous) = if op.is_multipart() {
         let form = multipart::read(body, &parts.headers, rt.max_upload).await?;
         let model = form_model(&form)?;
         let stream = form.streams();
@@ -203,9 +204,19 @@ async fn forward_inner(
         let (model_field, stream, previous) = call::peek_with_previous(&bytes)?;
         (bytes, None, model_field, stream, previous)
     };
-    let (model, body_model) = alias_for(rt, &mut inbound, model_field)?;
+    let (model, mut body_model) = alias_for(rt, &mut inbound, model_field)?;
+    let (route, plan) = rt.models.resolve_with_plan(op, &model)?;
+    let (mut upstream_op, mut dropped, mut edit) = (op, Vec::new(), EditPlan::default());
+    if form.is_none() {
+        let prepared = rewrite::prepare(op, &bytes, stream, &plan, inbound.dialect)?;
+        if let Some(body) = prepared.body {
+            bytes = body;
+            body_model = remodel(body_model, call::peek_with_previous(&bytes)?.0);
+        }
+        (upstream_op, dropped, edit) = (prepared.op, prepared.dropped, prepared.edit);
+    }
     let call = Call {
-        op,
+        op: upstream_op,
         model,
         stream,
         body: bytes,
@@ -214,7 +225,6 @@ async fn forward_inner(
         api_version: inbound.api_version,
         form,
     };
-    let route = rt.models.resolve(op, &call.model)?;
     let request_id = request_id(&parts.headers);
     let deadline = Instant::now() + rt.policy.total;
     let (upstream, stats, lease, owner) = match route {
@@ -270,10 +280,15 @@ async fn forward_inner(
     if !head.headers.contains_key(X_REQUEST_ID) {
         head.headers.insert(X_REQUEST_ID, request_id);
     }
-    let content_type = head
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    if let Some(value) = dropped_header(&dropped) {
+        head.headers.insert(normalize::DROPPED_HEADER, value);
+    }
+    let content_type = head.headers.get(header::CONTENT_TYPE).cloned();
+    let content_type = content_type.as_ref().and_then(|v| v.to_str().ok());
+    let edit = edit.into_edit(head.status, content_type);
+    if edit.is_some() {
+        head.headers.remove(header::CONTENT_LENGTH);
+    }
     let observed = ObservedBody::new(
         incoming,
         content_type,
@@ -282,9 +297,28 @@ async fn forward_inner(
         rt.policy.idle,
         deadline,
         lease,
-    );
+    )
+    .with_edit(edit);
     let body = capture::body(observed, head.status, owner, owners);
     Ok(Response::from_parts(head, body).into_response())
+}
+
+/// Where the body's `model` stands after the gateway rewrote the body (its value is kept,
+/// only its place may have moved).
+fn remodel(before: BodyModel, now: ModelField) -> BodyModel {
+    match (before, now) {
+        (_, None) => BodyModel::Absent,
+        (BodyModel::Alias(_), Some((_, span))) => BodyModel::Alias(span),
+        (_, Some((_, span))) => BodyModel::Other(span),
+    }
+}
+
+/// `x-aoai-gateway-dropped-params`: the parameters removed from the request, if any.
+fn dropped_header(dropped: &[&str]) -> Option<HeaderValue> {
+    if dropped.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&dropped.join(", ")).ok()
 }
 
 /// For a `POST /responses`, where the response it creates will be stored, so later calls about

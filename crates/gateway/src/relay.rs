@@ -129,6 +129,7 @@ fn count(stats: &ModelStats, text: &str) {
             error: done.status == ResponseStatus::Failed,
             cancelled: done.status == ResponseStatus::Cancelled,
             usage: done.usage,
+            ..Default::default()
         });
     }
 }

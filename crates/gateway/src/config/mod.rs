@@ -6,6 +6,7 @@
 
 mod env;
 mod load;
+pub mod normalize;
 pub mod schema;
 mod shape;
 mod validate;
@@ -17,6 +18,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use load::{check_text, load};
+pub use normalize::{Annotations, ModelFamily, NormalizeConfig};
 pub use schema::*;
 pub use validate::validate;
 

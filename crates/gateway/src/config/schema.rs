@@ -545,6 +545,13 @@ pub struct ModelConfig {
     /// What `GET /info` reports as `model_provider_name`; guessed from the id when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// The parameter rules the model needs; inferred from the alias and deployment names
+    /// (gpt-5*, o1*, o3*, o4*, codex* are `reasoning`) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<super::ModelFamily>,
+    /// Switches for each normalization rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<super::NormalizeConfig>,
 }
 
 /// Azure AI Model Inference's `model_type` values (WIRE-FACTS A6).

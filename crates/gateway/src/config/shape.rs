@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::normalize::{Annotations, ModelFamily};
 use super::schema::{AuthMode, ImageFormat, KeyStatus, ModelType, Strategy, UpstreamKind};
 use super::{Problem, Severity};
 
@@ -198,6 +199,24 @@ const MODEL: &[Field] = &[
         Shape::Nullable(&Shape::Leaf(leaf::<ModelType>)),
     ),
     opt("provider", NULLABLE_STRING),
+    opt("family", Shape::Nullable(&Shape::Leaf(leaf::<ModelFamily>))),
+    opt("normalize", Shape::Nullable(&Shape::Object(NORMALIZE))),
+];
+
+const NORMALIZE: &[Field] = &[
+    opt("enabled", Shape::Nullable(&BOOL)),
+    opt("maxCompletionTokens", Shape::Nullable(&BOOL)),
+    opt("impliedLogprobs", Shape::Nullable(&BOOL)),
+    opt("reasoningEffort", Shape::Nullable(&BOOL)),
+    opt("dropUnsupported", Shape::Nullable(&BOOL)),
+    opt("keepParams", STRING_LIST),
+    opt("rejectWebSearch", Shape::Nullable(&BOOL)),
+    opt("streamOptions", Shape::Nullable(&BOOL)),
+    opt("streamUsage", Shape::Nullable(&BOOL)),
+    opt(
+        "annotations",
+        Shape::Nullable(&Shape::Leaf(leaf::<Annotations>)),
+    ),
 ];
 
 const DEPLOYMENT: &[Field] = &[

@@ -10,4 +10,4 @@ pub mod health;
 pub mod pool;
 pub mod table;
 
-pub use table::{ModelEntry, ModelTable, Route, Target};
+pub use table::{ModelEntry, ModelTable, Plan, Route, Target};

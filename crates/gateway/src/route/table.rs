@@ -5,6 +5,7 @@
 //! `{apiVersion}` filled in), anything else names another route key, looked up in the upstream's
 //! `routes` or, for a known operation, at the kind's default path.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -13,8 +14,9 @@ use tokio::time::Instant;
 use super::health::{Health, HealthPolicy};
 use super::pool::{Member, Pool};
 use crate::call::Operation;
-use crate::config::{ModelConfig, ModelType};
+use crate::config::{ModelConfig, ModelType, UpstreamKind};
 use crate::error::GatewayError;
+use crate::policy::normalize::{self, Rules};
 use crate::telemetry::{ModelStats, Stats};
 use crate::upstream::{Upstream, dialect};
 
@@ -28,6 +30,17 @@ enum PathChoice {
     Default(Arc<str>),
     /// The override maps this operation to a different one; that needs body translation.
     Translate(Operation),
+    /// The override maps this operation to one it cannot be translated to.
+    Unsupported(Operation),
+}
+
+/// Whether the gateway can translate requests of `from` into `to` (and the answers back).
+fn translatable(from: Operation, to: Operation) -> bool {
+    matches!(
+        (from, to),
+        (Operation::ChatCompletions, Operation::Responses)
+            | (Operation::Responses, Operation::ChatCompletions)
+    )
 }
 
 /// One configured alias.
@@ -40,6 +53,18 @@ pub struct ModelEntry {
     pub model_type: Option<ModelType>,
     /// `models[].provider`, for Model Inference's `/info`.
     pub provider: Option<String>,
+    /// Normalization for the alias's family and switches.
+    pub rules: Rules,
+    /// Per operation: the API the model's routes translate it to.
+    translate: [Option<Operation>; Operation::ALL.len()],
+}
+
+/// What is done to a request's body on its way, besides routing.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    pub rules: Cow<'a, Rules>,
+    /// The upstream speaks this API instead of the client's: translate both ways.
+    pub translate: Option<Operation>,
 }
 
 /// What serves an alias.
@@ -59,8 +84,8 @@ enum Backend {
     /// Several deployments behind the balancer and the failover loop.
     Pool {
         pool: Pool,
-        /// Operations the model's routes send to another API (not supported yet).
-        translate: [Option<Operation>; Operation::ALL.len()],
+        /// Operations the model's routes send to an API they cannot be translated to.
+        unsupported: [Option<Operation>; Operation::ALL.len()],
     },
 }
 
@@ -132,12 +157,35 @@ fn choose(upstream: &Upstream, model: &ModelConfig, op: Operation, deployment: &
         return upstream_path(upstream, op, deployment);
     }
     match Operation::from_route_key(over) {
-        Some(other) if other != op => PathChoice::Translate(other),
+        Some(other) if other != op && translatable(op, other) => PathChoice::Translate(other),
+        Some(other) if other != op => PathChoice::Unsupported(other),
         _ => match upstream.route(over) {
             Some(t) => path(dialect::fill_template(t, deployment, &upstream.api_version)),
             None => upstream_path(upstream, op, deployment),
         },
     }
+}
+
+/// The path for `op` after translation settles it: a translated operation goes to the path
+/// of the operation it becomes (its own override included, but never a second translation).
+fn settle(upstream: &Upstream, model: &ModelConfig, op: Operation, deployment: &str) -> PathChoice {
+    match choose(upstream, model, op, deployment) {
+        PathChoice::Translate(other) => match choose(upstream, model, other, deployment) {
+            PathChoice::Translate(_) | PathChoice::Unsupported(_) => {
+                upstream_path(upstream, other, deployment)
+            }
+            path => path,
+        },
+        path => path,
+    }
+}
+
+/// Per operation, the API a model's routes translate it to.
+fn translations(m: &ModelConfig) -> [Option<Operation>; Operation::ALL.len()] {
+    Operation::ALL.map(|op| {
+        let over = m.routes.get(op.route_key()).or_else(|| m.routes.get("*"))?;
+        Operation::from_route_key(over).filter(|other| *other != op && translatable(op, *other))
+    })
 }
 
 /// The fast-path backend: one upstream and deployment.
@@ -151,7 +199,7 @@ fn single(
         .get(upstream)
         .ok_or_else(|| format!("model `{}`: unknown upstream `{upstream}`", m.id))?;
     let deployment = target_model.unwrap_or(&m.id);
-    let paths = Operation::ALL.map(|op| choose(upstream, m, op, deployment));
+    let paths = Operation::ALL.map(|op| settle(upstream, m, op, deployment));
     Ok(Backend::One {
         upstream: Arc::clone(upstream),
         deployment: Arc::from(deployment),
@@ -167,7 +215,7 @@ fn pool(
     health: HealthPolicy,
     epoch: Instant,
 ) -> Result<Backend, String> {
-    let mut translate = [None; Operation::ALL.len()];
+    let mut unsupported = [None; Operation::ALL.len()];
     let mut members = Vec::with_capacity(m.deployments.len());
     for d in &m.deployments {
         let upstream = upstreams
@@ -175,11 +223,11 @@ fn pool(
             .ok_or_else(|| format!("model `{}`: unknown upstream `{}`", m.id, d.upstream))?;
         let deployment: Arc<str> = Arc::from(d.target_model.as_deref().unwrap_or(&m.id));
         let targets = Operation::ALL.map(|op| {
-            let (path, kind_default) = match choose(upstream, m, op, &deployment) {
+            let (path, kind_default) = match settle(upstream, m, op, &deployment) {
                 PathChoice::Path(path) => (path, false),
                 PathChoice::Default(path) => (path, true),
-                PathChoice::Translate(other) => {
-                    translate[op_index(op)] = Some(other);
+                PathChoice::Translate(other) | PathChoice::Unsupported(other) => {
+                    unsupported[op_index(op)] = Some(other);
                     (Arc::from(""), false)
                 }
             };
@@ -199,17 +247,39 @@ fn pool(
         });
     }
     let pool = Pool::new(m.strategy, members).map_err(|e| format!("model `{}`: {e}", m.id))?;
-    Ok(Backend::Pool { pool, translate })
+    Ok(Backend::Pool { pool, unsupported })
 }
 
 fn not_supported(entry: &ModelEntry, op: Operation, other: Operation) -> GatewayError {
     GatewayError::NotSupported(format!(
-        "Model `{}` routes {} to {}, which needs request translation between the two \
-         APIs; that is not available in this build.",
+        "Model `{}` routes {} to {}; the gateway translates only between chat/completions \
+         and responses.",
         entry.id,
         op.route_key(),
         other.route_key()
     ))
+}
+
+/// The alias's family (configured, else guessed from the alias and its deployments' names)
+/// and its normalization switches.
+fn rules_for(m: &ModelConfig, upstreams: &HashMap<String, Arc<Upstream>>) -> Rules {
+    let deployments: Vec<(&str, Option<&str>)> = match (&m.upstream, m.deployments.as_slice()) {
+        (_, [_, ..]) => m
+            .deployments
+            .iter()
+            .map(|d| (d.upstream.as_str(), d.target_model.as_deref()))
+            .collect(),
+        (Some(upstream), []) => vec![(upstream.as_str(), m.target_model.as_deref())],
+        (None, []) => Vec::new(),
+    };
+    let names =
+        std::iter::once(m.id.as_str()).chain(deployments.iter().filter_map(|(_, name)| *name));
+    let family = normalize::resolve_family(m.family, names);
+    let kinds: Vec<UpstreamKind> = deployments
+        .iter()
+        .filter_map(|(u, _)| upstreams.get(*u).map(|u| u.kind))
+        .collect();
+    Rules::new(m.normalize.as_ref(), family, &kinds)
 }
 
 impl ModelEntry {
@@ -246,6 +316,8 @@ impl ModelTable {
             };
             let entry = Arc::new(ModelEntry {
                 id: m.id.clone(),
+                rules: rules_for(m, upstreams),
+                translate: translations(m),
                 backend,
                 stats: model_stats,
                 model_type: m.model_type,
@@ -288,43 +360,64 @@ impl ModelTable {
 
     /// Resolves `alias` for `op`.
     pub fn resolve(&self, op: Operation, alias: &str) -> Result<Route<'_>, GatewayError> {
+        self.resolve_with_plan(op, alias).map(|(route, _)| route)
+    }
+
+    /// Resolves `alias` for `op`, with what must be done to the body on the way.
+    pub fn resolve_with_plan(
+        &self,
+        op: Operation,
+        alias: &str,
+    ) -> Result<(Route<'_>, Plan<'_>), GatewayError> {
         if let Some(entry) = self.get(alias) {
             let i = op_index(op);
-            return match &entry.backend {
+            let plan = Plan {
+                rules: Cow::Borrowed(&entry.rules),
+                translate: entry.translate[i],
+            };
+            let route = match &entry.backend {
                 Backend::One {
                     upstream,
                     deployment,
                     paths,
                 } => match &paths[i] {
-                    PathChoice::Path(path) | PathChoice::Default(path) => Ok(Route::One(Target {
+                    PathChoice::Path(path) | PathChoice::Default(path) => Route::One(Target {
                         upstream: Arc::clone(upstream),
                         deployment: Arc::clone(deployment),
                         path: Arc::clone(path),
                         kind_default: matches!(paths[i], PathChoice::Default(_)),
                         stats: Arc::clone(&entry.stats),
-                    })),
-                    PathChoice::Translate(other) => Err(not_supported(entry, op, *other)),
+                    }),
+                    PathChoice::Translate(other) | PathChoice::Unsupported(other) => {
+                        return Err(not_supported(entry, op, *other));
+                    }
                 },
-                Backend::Pool { pool, translate } => match translate[i] {
-                    Some(other) => Err(not_supported(entry, op, other)),
-                    None => Ok(Route::Pool {
+                Backend::Pool { pool, unsupported } => match unsupported[i] {
+                    Some(other) => return Err(not_supported(entry, op, other)),
+                    None => Route::Pool {
                         pool,
                         op: i,
                         stats: &entry.stats,
-                    }),
+                    },
                 },
             };
+            return Ok((route, plan));
         }
         let Some(upstream) = &self.fallback else {
             return Err(GatewayError::ModelNotFound(alias.to_owned()));
         };
-        Ok(Route::One(Target {
+        let route = Route::One(Target {
             upstream: Arc::clone(upstream),
             deployment: Arc::from(alias),
             path: upstream.path_for(op, alias).into(),
             kind_default: upstream.route(op.route_key()).is_none(),
             stats: self.stats.model(alias),
-        }))
+        });
+        let plan = Plan {
+            rules: Cow::Owned(Rules::for_unlisted(alias, upstream.kind)),
+            translate: None,
+        };
+        Ok((route, plan))
     }
 }
 

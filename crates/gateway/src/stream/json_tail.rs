@@ -248,8 +248,9 @@ pub(super) fn string_end(buf: &[u8], mut from: usize) -> Option<usize> {
     }
 }
 
-/// Best effort: `"finish_reason": "content_filter"` or `"reason": "content_filter"`
-/// (Responses `incomplete_details`) anywhere in `buf`.
+/// Best effort: `"finish_reason": "content_filter"`, `"reason": "content_filter"` (Responses
+/// `incomplete_details`) or `"code": "content_filter"` (the prompt filter's 400) anywhere in
+/// `buf`.
 fn content_filtered(buf: &[u8]) -> bool {
     CONTENT_FILTER.find_iter(buf).any(|pos| {
         let before = buf[..pos].trim_ascii_end();
@@ -257,7 +258,9 @@ fn content_filtered(buf: &[u8]) -> bool {
             return false;
         };
         let key = key.trim_ascii_end();
-        key.ends_with(b"\"finish_reason\"") || key.ends_with(b"\"reason\"")
+        key.ends_with(b"\"finish_reason\"")
+            || key.ends_with(b"\"reason\"")
+            || key.ends_with(b"\"code\"")
     })
 }
 
@@ -450,8 +453,12 @@ mod tests {
         let o = scan_all(big.as_bytes());
         assert!(o.content_filtered);
         assert_eq!(o.usage.map(|u| u.prompt), Some(1));
+        // A result's key is not a verdict; the prompt filter's error code is.
         assert!(!content_filtered(
-            br#"{"code":"content_filter","content_filter_results":{}}"#
+            br#"{"code":"x","content_filter_results":{}}"#
+        ));
+        assert!(content_filtered(
+            br#"{"error":{"code": "content_filter","param":"prompt"}}"#
         ));
     }
 

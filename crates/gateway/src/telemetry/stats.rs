@@ -24,6 +24,7 @@ pub struct ModelStats {
     total: AtomicU64,
     cached: AtomicU64,
     reasoning: AtomicU64,
+    content_filtered: AtomicU64,
 }
 
 /// How one request ended, as far as accounting cares.
@@ -32,6 +33,8 @@ pub struct RequestRecord {
     pub error: bool,
     pub cancelled: bool,
     pub usage: Option<Usage>,
+    /// Azure's content filter refused the prompt or cut the completion.
+    pub content_filtered: bool,
 }
 
 impl ModelStats {
@@ -42,6 +45,9 @@ impl ModelStats {
         }
         if rec.cancelled {
             self.cancelled.fetch_add(1, Ordering::Relaxed);
+        }
+        if rec.content_filtered {
+            self.content_filtered.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(u) = rec.usage {
             self.prompt.fetch_add(u.prompt, Ordering::Relaxed);
@@ -62,6 +68,7 @@ impl ModelStats {
             total_tokens: self.total.load(Ordering::Relaxed),
             cached_tokens: self.cached.load(Ordering::Relaxed),
             reasoning_tokens: self.reasoning.load(Ordering::Relaxed),
+            content_filtered: self.content_filtered.load(Ordering::Relaxed),
         }
     }
 }
@@ -78,6 +85,8 @@ pub struct Totals {
     pub total_tokens: u64,
     pub cached_tokens: u64,
     pub reasoning_tokens: u64,
+    /// Requests whose prompt or completion Azure's content filter stopped.
+    pub content_filtered: u64,
 }
 
 impl Totals {
@@ -90,6 +99,7 @@ impl Totals {
         self.total_tokens += o.total_tokens;
         self.cached_tokens += o.cached_tokens;
         self.reasoning_tokens += o.reasoning_tokens;
+        self.content_filtered += o.content_filtered;
     }
 }
 
@@ -192,6 +202,7 @@ mod tests {
             cancelled: true,
             usage: Some(usage),
             error: false,
+            content_filtered: true,
         });
         let snap = stats.snapshot();
         assert_eq!(snap.totals.requests, 3);
@@ -201,6 +212,7 @@ mod tests {
         assert_eq!(snap.per_model["a"].requests, 2);
         assert_eq!(snap.per_model["a"].cached_tokens, 2);
         assert_eq!(snap.per_model["b"].reasoning_tokens, 1);
+        assert_eq!(snap.totals.content_filtered, 1);
         assert!(snap.started_at.ends_with('Z'));
     }
 }

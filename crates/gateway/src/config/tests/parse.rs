@@ -56,7 +56,7 @@ fn every_unknown_key_is_reported_in_one_pass() {
     assert_eq!(
         problems[3].message,
         "unknown key \"deployment\"; expected one of id, upstream, targetModel, routes, \
-         deployments, strategy, modelType, provider"
+         deployments, strategy, modelType, provider, family, normalize"
     );
 }
 
@@ -162,6 +162,19 @@ fn full_config() -> Config {
     cfg.models[0].strategy = Strategy::LeastBusy;
     cfg.models[0].model_type = Some(ModelType::Embeddings);
     cfg.models[0].provider = Some("Microsoft".to_owned());
+    cfg.models[0].family = Some(crate::config::ModelFamily::Reasoning);
+    cfg.models[0].normalize = Some(crate::config::NormalizeConfig {
+        enabled: Some(true),
+        max_completion_tokens: Some(true),
+        implied_logprobs: Some(false),
+        reasoning_effort: Some(true),
+        drop_unsupported: Some(true),
+        keep_params: vec!["verbosity".to_owned()],
+        reject_web_search: Some(true),
+        stream_options: Some(true),
+        stream_usage: Some(false),
+        annotations: Some(crate::config::Annotations::Drop),
+    });
     cfg.models[0]
         .routes
         .insert("*".to_owned(), "responses".to_owned());
