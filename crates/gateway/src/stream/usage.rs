@@ -67,7 +67,9 @@ pub(super) struct Doc<'a> {
     #[serde(rename = "type")]
     kind: Option<String>,
     /// Present and non-null means an error object or message.
-    error: Option<IgnoredAny>,
+    error: Option<ErrorField>,
+    /// Model Inference's flat error bodies carry `code` at the top.
+    code: Option<Code>,
     #[serde(borrow)]
     usage: Option<&'a RawValue>,
     choices: Option<Vec<Choice>>,
@@ -75,6 +77,31 @@ pub(super) struct Doc<'a> {
     /// The Responses API wraps the response object in its lifecycle events.
     #[serde(borrow)]
     response: Option<Box<Doc<'a>>>,
+}
+
+/// An `error` member: an object (whose `code` matters) or anything else.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ErrorField {
+    Object {
+        #[serde(default)]
+        code: Option<Code>,
+    },
+    Other(IgnoredAny),
+}
+
+/// A `code` that is a string, or something else (numbers exist in the wild).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Code {
+    Text(String),
+    Other(IgnoredAny),
+}
+
+impl Code {
+    fn is(&self, text: &str) -> bool {
+        matches!(self, Self::Text(t) if t == text)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -137,9 +164,13 @@ impl<'a> Doc<'a> {
         }
     }
 
-    /// A chat/completions choice stopped by the filter, or a Responses object left
-    /// incomplete by it.
+    /// A prompt the filter refused (a 400 with `code: content_filter`), a chat/completions
+    /// choice stopped by the filter, or a Responses object left incomplete by it.
     fn filtered(&self) -> bool {
+        let refused = match &self.error {
+            Some(ErrorField::Object { code: Some(code) }) => code.is(CONTENT_FILTER),
+            _ => self.code.as_ref().is_some_and(|c| c.is(CONTENT_FILTER)),
+        };
         let by_choice = self
             .choices
             .iter()
@@ -149,7 +180,7 @@ impl<'a> Doc<'a> {
             .incomplete_details
             .as_ref()
             .is_some_and(|d| d.reason.as_deref() == Some(CONTENT_FILTER));
-        by_choice || by_incomplete
+        refused || by_choice || by_incomplete
     }
 }
 

@@ -20,6 +20,7 @@ mod env_mode;
 mod errors;
 mod failover;
 mod inference_inbound;
+mod normalize;
 mod realtime;
 mod recorder;
 mod resources;
