@@ -1,6 +1,7 @@
 //! Micro-benchmarks for the per-request hot pieces, so a regression shows up without a load
 //! test: the response side scanners (SSE and JSON tail), the request body peek and model
-//! splice, the routing decision and the client-key check.
+//! splice, request normalization, the SSE edit that hides the usage chunk, the routing decision
+//! and the client-key check.
 //!
 //! Inputs are built once, outside the timed loops, and shaped like real Azure OpenAI traffic.
 //! Byte throughput is reported for body work, element throughput (one request) for the rest.
@@ -14,7 +15,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use aoai_gateway::call::{self, Operation};
-use aoai_gateway::config;
+use aoai_gateway::config::{self, ModelFamily, UpstreamKind};
+use aoai_gateway::policy::normalize::{self, Rules};
+use aoai_gateway::rewrite::EditPlan;
 use aoai_gateway::state::Runtime;
 use aoai_gateway::stream::{ScanOutcome, Scanner};
 use aoai_gateway::telemetry::Stats;
@@ -401,6 +404,71 @@ fn request_body(c: &mut Criterion) {
     g.finish();
 }
 
+fn normalization(c: &mut Criterion) {
+    let chat = Rules::new(None, ModelFamily::Chat, &[UpstreamKind::Azure]);
+    let reasoning = Rules::new(None, ModelFamily::Reasoning, &[UpstreamKind::Azure]);
+    let streaming = Bytes::from(chat_request(0));
+    let plain = Bytes::from(
+        String::from_utf8(chat_request(0))
+            .unwrap()
+            .replace(r#","stream":true,"stream_options":{"include_usage":true}"#, ""),
+    );
+    let unasked = Bytes::from(
+        String::from_utf8(chat_request(0))
+            .unwrap()
+            .replace(r#","stream_options":{"include_usage":true}"#, ""),
+    );
+    let op = Operation::ChatCompletions;
+    assert!(normalize::apply(op, &plain, false, &chat).unwrap().body.is_none());
+    assert!(normalize::apply(op, &streaming, true, &chat).unwrap().body.is_none());
+    assert!(normalize::apply(op, &unasked, true, &chat).unwrap().strip_usage);
+    assert!(normalize::apply(op, &plain, false, &reasoning).unwrap().body.is_some());
+
+    let mut g = c.benchmark_group("normalize");
+    g.throughput(Throughput::Elements(1));
+    for (name, body, stream, rules) in [
+        ("chat_untouched", &plain, false, &chat),
+        ("chat_stream_asked_usage", &streaming, true, &chat),
+        ("chat_stream_forced_usage", &unasked, true, &chat),
+        ("reasoning_rewrite", &plain, false, &reasoning),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| normalize::apply(op, black_box(body), stream, rules).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn sse_edit(c: &mut Criterion) {
+    let events = azure_chat_stream(50);
+    let bytes: usize = events.iter().map(String::len).sum();
+    let frames: Vec<Bytes> = events.iter().map(|e| Bytes::from(e.clone())).collect();
+    let edit = || {
+        EditPlan {
+            strip_usage: true,
+            ..Default::default()
+        }
+        .into_edit(http::StatusCode::OK, Some("text/event-stream"))
+        .unwrap()
+    };
+    let mut e = edit();
+    let out: usize = frames.iter().map(|f| e.frame(f).len()).sum();
+    assert_eq!(out, bytes - events[events.len() - 2].len(), "only the usage chunk goes");
+
+    let mut g = c.benchmark_group("sse_edit");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("strip_usage/event_per_frame", |b| {
+        b.iter(|| {
+            let mut e = edit();
+            for f in &frames {
+                black_box(e.frame(f));
+            }
+            e.end().unwrap()
+        })
+    });
+    g.finish();
+}
+
 fn routing(c: &mut Criterion) {
     let with_fallback = runtime(true);
     let without = runtime(false);
@@ -460,6 +528,8 @@ criterion_group!(
     sse_scanner,
     json_tail,
     request_body,
+    normalization,
+    sse_edit,
     routing,
     client_keys
 );
