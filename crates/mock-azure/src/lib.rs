@@ -61,14 +61,19 @@ mod ids;
 mod image_edits;
 mod images;
 mod inference;
+mod models;
 mod multipart;
+mod probe;
 mod realtime;
 pub mod record;
 mod responses;
 mod route;
+mod script;
 mod server;
 mod state;
 mod store;
+mod tools;
+mod validate;
 
 pub use config::{Behavior, DEFAULT_TOKEN_AUDIENCES, MockConfig, MockUsage};
 pub use entra::{
