@@ -153,6 +153,8 @@ pub(crate) fn version_gate(
     }
 }
 
+/// Gates in order: method, auth, api-version, body, deployment, the behaviour's forced
+/// errors (test control wins), Azure's request checks ([`validate`]), then the answer.
 async fn answer(
     shared: &Shared,
     parts: &Parts,
