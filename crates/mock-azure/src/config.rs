@@ -32,6 +32,19 @@ pub struct MockConfig {
     /// Token audiences accepted when [`entra`](Self::entra) is set
     /// (default [`DEFAULT_TOKEN_AUDIENCES`]).
     pub token_audiences: Vec<String>,
+    /// Deployments that are reasoning models besides those whose name says so
+    /// (`gpt-5*` but not `gpt-5-chat*`/`gpt-5.1-chat*`, `o1*`, `o3*`, `o4*`, `codex*`;
+    /// case-insensitive). Their chat completions refuse what Azure refuses for reasoning
+    /// models (`max_tokens`, non-default sampling parameters, …) and their responses carry
+    /// a reasoning item. A deployment name says nothing about its model, hence the list.
+    pub reasoning: Vec<String>,
+    /// Deployments that serve only `/responses` besides those whose name says so (any name
+    /// containing `codex`, `gpt-5-pro*`, `o3-pro*`): chat completions get Azure's 400
+    /// `OperationNotSupported`.
+    pub responses_only: Vec<String>,
+    /// Deployments that serve only chat completions: `/responses` gets Azure's 400
+    /// `OperationNotSupported`. Wins over a name that looks Responses-only.
+    pub chat_only: Vec<String>,
 }
 
 impl Default for MockConfig {
@@ -43,6 +56,9 @@ impl Default for MockConfig {
             behaviors: HashMap::new(),
             entra: None,
             token_audiences: DEFAULT_TOKEN_AUDIENCES.map(str::to_owned).to_vec(),
+            reasoning: Vec::new(),
+            responses_only: Vec::new(),
+            chat_only: Vec::new(),
         }
     }
 }
@@ -82,6 +98,18 @@ pub struct Behavior {
     /// Realtime: close the session with this code (reason `"x-mock-close"`) right after
     /// `session.created`.
     pub close_code: Option<u16>,
+    /// The model refuses: chat answers `refusal` instead of `content` (streamed as
+    /// `delta.refusal`), Responses a `refusal` content part. Wins over a tool call.
+    pub refusal: bool,
+    /// The output filter stops the answer: chat finishes with `content_filter` and a
+    /// filtered `violence` verdict, Responses ends `incomplete` (`content_filter`).
+    pub filter_finish: bool,
+    /// Asynchronous filter mode (WIRE-FACTS A7 item 3): a chat stream also carries
+    /// annotation events, one after every 2 content deltas and one after the finish chunk.
+    pub async_filter: bool,
+    /// Re-cut every streamed body into frames of at most this many bytes, across event
+    /// and UTF-8 character boundaries; delays then apply per frame, cuts still count events.
+    pub split_bytes: Option<usize>,
 }
 
 /// Token counts reported in `usage`; `total = prompt + completion`.

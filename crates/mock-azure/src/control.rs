@@ -1,4 +1,6 @@
-//! Per-request `x-mock-*` headers that override a deployment's [`Behavior`].
+//! Per-request `x-mock-*` headers that override a deployment's [`Behavior`]. Each
+//! constant's doc says what its header does; the `--behavior` flag takes the same names
+//! without the prefix ([`behavior_spec`]). Booleans are `true`/`false`.
 
 use std::str::FromStr;
 
@@ -6,18 +8,38 @@ use http::HeaderMap;
 
 use crate::config::{Behavior, MockUsage};
 
+/// Force this status (200–599); see [`Behavior::status`].
 pub const STATUS: &str = "x-mock-status";
+/// `retry-after` seconds on 429 and 5xx answers.
 pub const RETRY_AFTER: &str = "x-mock-retry-after";
+/// `retry-after-ms` on 429 and 5xx answers.
 pub const RETRY_AFTER_MS: &str = "x-mock-retry-after-ms";
+/// `x-ms-retry-after-ms` on 429 and 5xx answers.
 pub const MS_RETRY_AFTER_MS: &str = "x-mock-ms-retry-after-ms";
+/// `true`: `retry-after` as an HTTP date.
 pub const RETRY_AFTER_DATE: &str = "x-mock-retry-after-date";
+/// `true`: Azure's content-filter 400 (prompt rejected).
 pub const CONTENT_FILTER: &str = "x-mock-content-filter";
+/// Milliseconds to wait before the response headers.
 pub const HEADER_DELAY_MS: &str = "x-mock-header-delay-ms";
+/// Milliseconds between streamed events (between frames with [`SPLIT`]).
 pub const EVENT_DELAY_MS: &str = "x-mock-event-delay-ms";
+/// Abort the connection after this many streamed events.
 pub const CUT_AFTER: &str = "x-mock-cut-after";
+/// Number of content deltas (and the JSON answer's text length).
 pub const EVENTS: &str = "x-mock-events";
+/// `prompt,completion,cached,reasoning` token counts.
 pub const USAGE: &str = "x-mock-usage";
+/// Realtime: close the session with this code after `session.created`.
 pub const CLOSE: &str = "x-mock-close";
+/// `true`: the model refuses (chat `refusal`, Responses `refusal` part).
+pub const REFUSAL: &str = "x-mock-refusal";
+/// `true`: the answer ends as filtered (chat `content_filter`, Responses `incomplete`).
+pub const FILTER_FINISH: &str = "x-mock-filter-finish";
+/// `true`: chat streams carry asynchronous-filter annotation events.
+pub const ASYNC_FILTER: &str = "x-mock-async-filter";
+/// Re-cut streamed bodies into frames of at most this many bytes (at least 1).
+pub const SPLIT: &str = "x-mock-split";
 
 /// `base` with every present `x-mock-*` header applied; the error names the bad header.
 pub(crate) fn apply(mut base: Behavior, headers: &HeaderMap) -> Result<Behavior, String> {
@@ -67,6 +89,21 @@ pub(crate) fn apply(mut base: Behavior, headers: &HeaderMap) -> Result<Behavior,
             ));
         }
         base.close_code = Some(code);
+    }
+    if let Some(on) = parsed(headers, REFUSAL)? {
+        base.refusal = on;
+    }
+    if let Some(on) = parsed(headers, FILTER_FINISH)? {
+        base.filter_finish = on;
+    }
+    if let Some(on) = parsed(headers, ASYNC_FILTER)? {
+        base.async_filter = on;
+    }
+    if let Some(n) = parsed::<usize>(headers, SPLIT)? {
+        if n == 0 {
+            return Err(format!("{SPLIT}: frames need at least 1 byte"));
+        }
+        base.split_bytes = Some(n);
     }
     Ok(base)
 }
@@ -176,6 +213,10 @@ mod tests {
         assert_eq!(name, "throttled");
         assert_eq!(b.status, Some(429));
         assert_eq!(b.retry_after_ms, Some(250));
+        let (_, b) =
+            behavior_spec("d:refusal=true,filter-finish=true,async-filter=true,split=7").unwrap();
+        assert!(b.refusal && b.filter_finish && b.async_filter);
+        assert_eq!(b.split_bytes, Some(7));
         assert!(behavior_spec("throttled:status").is_err());
         assert!(behavior_spec(":status=429").is_err());
         assert!(behavior_spec("d:status=abc").unwrap_err().contains(STATUS));
@@ -194,6 +235,11 @@ mod tests {
             (USAGE, "1,2,3,x"),
             (CLOSE, "1006"),
             (CLOSE, "70000"),
+            (REFUSAL, "1"),
+            (FILTER_FINISH, "yes"),
+            (ASYNC_FILTER, "on"),
+            (SPLIT, "0"),
+            (SPLIT, "-4"),
         ] {
             let err = apply(Behavior::default(), &with(name, value)).unwrap_err();
             assert!(err.starts_with(name), "{err}");

@@ -17,13 +17,30 @@ macro_rules! harm_safe {
     };
 }
 
+/// The four harm categories with `violence` filtered: an answer the output filter stopped.
+macro_rules! harm_violent {
+    () => {
+        r#""hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":true,"severity":"medium"}"#
+    };
+}
+
 /// `content_filter_results` of a streamed delta choice.
 pub(crate) const DELTA_FILTER: &str = concat!("{", harm_safe!(), "}");
+
+/// `content_filter_results` of the finish chunk of a stream the output filter stopped.
+pub(crate) const FILTERED_DELTA: &str = concat!("{", harm_violent!(), "}");
 
 /// `content_filter_results` of a complete choice, with protected-material checks (A5).
 pub(crate) const CHOICE_FILTER: &str = concat!(
     "{",
     harm_safe!(),
+    r#","protected_material_code":{"filtered":false,"detected":false},"protected_material_text":{"filtered":false,"detected":false}}"#
+);
+
+/// [`CHOICE_FILTER`] of a choice that finished with `content_filter`.
+pub(crate) const FILTERED_CHOICE: &str = concat!(
+    "{",
+    harm_violent!(),
     r#","protected_material_code":{"filtered":false,"detected":false},"protected_material_text":{"filtered":false,"detected":false}}"#
 );
 
@@ -52,6 +69,12 @@ pub(crate) const PROMPT_FILTER_EVENT: &str = concat!(
 
 pub(crate) const DONE_EVENT: &str = "data: [DONE]\n\n";
 
+/// What a refusing model says; needs no JSON escaping.
+pub(crate) const REFUSAL: &str = "I'm sorry, I can't help with that.";
+
+/// [`REFUSAL`] as streamed deltas.
+pub(crate) const REFUSAL_PIECES: [&str; 3] = ["I'm sorry,", " I can't", " help with that."];
+
 /// Text pieces; contain no characters that need JSON escaping. The multi-byte
 /// ones exercise UTF-8 handling in stream scanners.
 const PIECES: [&str; 5] = [" from", " mock-azure", " — héllo", " 🌍.", " Hello"];
@@ -64,7 +87,8 @@ pub(crate) fn piece(i: usize) -> &'static str {
     }
 }
 
-/// The full text carried by `n` deltas, so streamed and JSON answers agree.
+/// The full text carried by `n` deltas (answers build it through `script::Text`).
+#[cfg(test)]
 pub(crate) fn text(n: usize) -> String {
     (0..n).map(piece).collect()
 }
@@ -116,7 +140,14 @@ mod tests {
 
     #[test]
     fn constants_are_valid_json() {
-        for s in [DELTA_FILTER, CHOICE_FILTER, PROMPT_VERDICTS, PROMPT_FILTER] {
+        for s in [
+            DELTA_FILTER,
+            CHOICE_FILTER,
+            FILTERED_DELTA,
+            FILTERED_CHOICE,
+            PROMPT_VERDICTS,
+            PROMPT_FILTER,
+        ] {
             serde_json::from_str::<Value>(s).unwrap();
         }
         let event = PROMPT_FILTER_EVENT.strip_prefix("data: ").unwrap();
@@ -143,5 +174,6 @@ mod tests {
         assert!(!t.contains(['"', '\\']));
         assert!(text(5).contains("héllo 🌍"));
         assert_eq!(text(0), "");
+        assert_eq!(REFUSAL_PIECES.concat(), REFUSAL);
     }
 }

@@ -3,7 +3,6 @@
 //! inference face validates in [`inference`] and comes back here for its answer;
 //! resource-level paths (files, batches, fine-tuning, stored responses) go to [`store`].
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,18 +13,19 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use serde::Deserialize;
 
-use crate::config::{Behavior, DEFAULT_CONTENT_EVENTS};
+use crate::config::Behavior;
 use crate::fragments::{CHAT_MODEL, EMBEDDINGS_MODEL};
 use crate::multipart::Form;
+use crate::probe::Probe;
 use crate::record::{CancelGuard, Outcome, RecordedRequest, Tracker};
 use crate::route::{self, Face, Op, Route};
+use crate::script::Script;
 use crate::state::Shared;
 use crate::store::{self, Action};
 use crate::{
     audio, auth, body, chat, completions, control, embeddings, errors, ids, image_edits, images,
-    inference,
+    inference, validate,
 };
 
 /// Request bodies above this are refused; far beyond any real prompt.
@@ -43,36 +43,6 @@ pub(crate) const JSON: HeaderValue = HeaderValue::from_static("application/json"
 pub(crate) const EVENT_STREAM: HeaderValue =
     HeaderValue::from_static("text/event-stream; charset=utf-8");
 
-/// The body fields the pipeline needs; parsing into it also validates the JSON
-/// without building a `Value` tree for large prompts.
-#[derive(Deserialize)]
-pub(crate) struct Probe<'a> {
-    #[serde(borrow, default)]
-    model: Option<Cow<'a, str>>,
-    #[serde(default)]
-    stream: Option<bool>,
-    #[serde(default)]
-    stream_options: Option<StreamOptions>,
-}
-
-#[derive(Deserialize)]
-struct StreamOptions {
-    #[serde(default)]
-    include_usage: Option<bool>,
-}
-
-impl Probe<'_> {
-    /// `stream: true`.
-    pub(crate) fn streams(&self) -> bool {
-        self.stream == Some(true)
-    }
-
-    /// `stream_options.include_usage: true`.
-    pub(crate) fn include_usage(&self) -> bool {
-        self.stream_options.as_ref().and_then(|o| o.include_usage) == Some(true)
-    }
-}
-
 /// Fallback handler for every path outside `/__mock/`.
 pub(crate) async fn data_plane(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
@@ -86,12 +56,15 @@ pub(crate) async fn data_plane(State(shared): State<Arc<Shared>>, request: Reque
 }
 
 /// What a path names: a deployment operation with its parsed body, or a resource.
+// One per request, on the stack; boxing the probe would add an allocation to the hot path.
+#[allow(clippy::large_enum_variant)]
 enum Target<'a> {
     Op(Route<'a>, Payload<'a>),
     Resource(Face, Action<'a>),
 }
 
 /// A deployment operation's body, parsed the way the operation reads it.
+#[allow(clippy::large_enum_variant)]
 enum Payload<'a> {
     Json(Result<Probe<'a>, serde_json::Error>),
     Form(Result<Form, String>),
@@ -180,6 +153,8 @@ pub(crate) fn version_gate(
     }
 }
 
+/// Gates in order: method, auth, api-version, body, deployment, the behaviour's forced
+/// errors (test control wins), Azure's request checks ([`validate`]), then the answer.
 async fn answer(
     shared: &Shared,
     parts: &Parts,
@@ -226,6 +201,12 @@ async fn answer(
     if let Some(error) = errors::forced(&behavior, operation, api_version.unwrap_or("v1")) {
         return error;
     }
+    let kind = shared.kind(&deployment);
+    if let Payload::Json(Ok(probe)) = &payload
+        && let Some(refusal) = validate::check(route.op, &deployment, kind, probe)
+    {
+        return refusal;
+    }
     match (route.op, payload) {
         (op @ (Op::ImageEdits | Op::ImageVariations), Payload::Form(Ok(form))) => {
             image_edits::answer(op, &form, &deployment, &behavior, tracker)
@@ -234,7 +215,8 @@ async fn answer(
             audio::transcribe(op, &form, &deployment, &behavior, tracker)
         }
         (Op::Responses, Payload::Json(Ok(probe))) => {
-            store::responses::create(shared, &probe, &behavior, body, tracker)
+            let script = Script::read(&probe, Op::Responses, &behavior, kind.reasoning);
+            store::responses::create(shared, &probe, script, &behavior, body, tracker)
         }
         (Op::Speech, _) => audio::speech(body, &behavior, tracker),
         (op, Payload::Json(Ok(probe))) => {
@@ -243,6 +225,7 @@ async fn answer(
                 model: None,
                 stream: probe.streams(),
                 include_usage: probe.include_usage(),
+                script: Script::read(&probe, op, &behavior, kind.reasoning),
             };
             success(reply, &behavior, body, tracker)
         }
@@ -278,6 +261,8 @@ pub(crate) struct Reply<'a> {
     pub(crate) model: Option<&'a str>,
     pub(crate) stream: bool,
     pub(crate) include_usage: bool,
+    /// What the model says (chat, completions).
+    pub(crate) script: Script,
 }
 
 /// The success answer, shaped by the behaviour (usage, event count, delays, cuts).
@@ -288,11 +273,11 @@ pub(crate) fn success(
     tracker: Tracker,
 ) -> Response {
     let usage = behavior.usage.unwrap_or_default();
-    let pieces = behavior.content_events.unwrap_or(DEFAULT_CONTENT_EVENTS);
+    let script = &reply.script;
     let chat_model = reply.model.unwrap_or(CHAT_MODEL);
     let events = match (reply.op, reply.stream) {
-        (Op::Chat, true) => Some(chat::events(chat_model, usage, pieces, reply.include_usage)),
-        (Op::Completions, true) => Some(completions::events(usage, pieces, reply.include_usage)),
+        (Op::Chat, true) => Some(chat::events(chat_model, usage, script, reply.include_usage)),
+        (Op::Completions, true) => Some(completions::events(usage, script, reply.include_usage)),
         _ => None,
     };
     if let Some(events) = events {
@@ -300,8 +285,8 @@ pub(crate) fn success(
     }
 
     let json = match reply.op {
-        Op::Chat => Ok(chat::json(chat_model, usage, pieces)),
-        Op::Completions => Ok(completions::json(usage, pieces)),
+        Op::Chat => Ok(chat::json(chat_model, usage, script)),
+        Op::Completions => Ok(completions::json(usage, script)),
         Op::Embeddings => embeddings::reply(body, usage, reply.model.unwrap_or(EMBEDDINGS_MODEL)),
         Op::Images => images::reply(body),
         // Each of these has its own answer (`store`, `audio`, `image_edits`, `inference`,
@@ -335,7 +320,7 @@ pub(crate) fn send_whole(
     let body = if behavior.cut_after_events.is_some() {
         let half = bytes.len() / 2;
         let halves = vec![bytes.slice(..half), bytes.slice(half..)];
-        body::events(halves, Duration::ZERO, Some(1), tracker)
+        body::events(halves, Duration::ZERO, Some(1), None, tracker)
     } else {
         Body::from(bytes)
     };
@@ -345,7 +330,8 @@ pub(crate) fn send_whole(
     response
 }
 
-/// A streamed answer, one body frame per item, with the behaviour's delays and cut.
+/// A streamed answer, one body frame per item (or re-cut frames), with the behaviour's
+/// delays and cut.
 pub(crate) fn send_stream(
     content_type: HeaderValue,
     frames: Vec<Bytes>,
@@ -353,7 +339,8 @@ pub(crate) fn send_stream(
     tracker: Tracker,
 ) -> Response {
     let delay = Duration::from_millis(behavior.event_delay_ms);
-    let body = body::events(frames, delay, behavior.cut_after_events, tracker);
+    let cut = behavior.cut_after_events;
+    let body = body::events(frames, delay, cut, behavior.split_bytes, tracker);
     let mut response = Response::new(body);
     response.headers_mut().insert(CONTENT_TYPE, content_type);
     response

@@ -1,6 +1,6 @@
 //! A faithful Azure OpenAI and Azure AI Model Inference data-plane mock for the
 //! gateway's tests, the demo and benchmarks. Wire shapes follow `WIRE-FACTS.md`
-//! (A1, A2, A5, A6, A7).
+//! (A1, A2, A5, A6, A7, A8).
 //!
 //! Faces (URL families), each with its own api-version and deployment rules:
 //! - legacy `/openai/deployments/{d}/…`, `/openai/responses` and the resource paths
@@ -19,6 +19,12 @@
 //! translations and speech, and per-instance files, batches, fine-tuning jobs and stored
 //! responses, so two mocks behave as two Azure resources.
 //!
+//! Deployments behave like the model their name suggests (A8): reasoning models refuse
+//! what Azure refuses for them, Responses-only models refuse chat completions (both
+//! extensible in [`MockConfig`]). Answers call a function when the request offers one,
+//! note the images they saw, and can refuse, be stopped by the output filter, carry
+//! asynchronous-filter annotations or arrive in arbitrarily cut frames (see [`control`]).
+//!
 //! Module map:
 //! - [`config`]: [`MockConfig`], per-deployment [`Behavior`], [`MockUsage`].
 //! - [`control`]: `x-mock-*` headers that override a behaviour per request.
@@ -33,13 +39,18 @@
 //! - `inference`: the model inference face's gates, deployment choice, `/info` and error bodies.
 //! - `realtime`: the WebSocket handshake (checked like any request) and the session's events.
 //! - `errors`: Azure's error bodies (401, 404, 429, 5xx, content filter, invalid request).
+//! - `probe`: the body fields the pipeline reads, parsed once and borrowed.
+//! - `models`: which deployments are reasoning, Responses-only or chat-only models.
+//! - `validate`: Azure's request checks (unsupported operations and parameters).
+//! - `script`: what the mock model answers (text with an image note, refusal, tool call;
+//!   filtered or not), shared by every rendering; `tools`: function choice and arguments.
 //! - `chat`, `completions`, `responses`, `embeddings`, `images`: success bodies.
 //! - `image_edits`: image edits and variations (multipart), answered like generations.
 //! - `audio`: transcriptions and translations (text, formats, usage, SSE) and speech (audio).
 //! - `store`: per-instance files, batches, fine-tuning jobs and stored responses.
 //! - `fragments`: pre-serialised JSON shared by the body builders.
-//! - `body`: streamed bodies (one frame per SSE event or chunk, delays, cuts) and outcome
-//!   tracking.
+//! - `body`: streamed bodies (one frame per SSE event or chunk, or re-cut frames; delays,
+//!   cuts) and outcome tracking.
 //! - [`record`]: the request log, [`RecordedRequest`], [`Outcome`], realtime [`WsFrame`]s.
 //! - `admin`: `/__mock/requests` and `/__mock/health` over HTTP.
 //! - `state`, `ids`: shared state; cheap request and object ids.
@@ -61,14 +72,19 @@ mod ids;
 mod image_edits;
 mod images;
 mod inference;
+mod models;
 mod multipart;
+mod probe;
 mod realtime;
 pub mod record;
 mod responses;
 mod route;
+mod script;
 mod server;
 mod state;
 mod store;
+mod tools;
+mod validate;
 
 pub use config::{Behavior, DEFAULT_TOKEN_AUDIENCES, MockConfig, MockUsage};
 pub use entra::{

@@ -30,6 +30,17 @@ struct Args {
     /// Repeatable.
     #[arg(long = "behavior", value_name = "SPEC")]
     behaviors: Vec<String>,
+    /// A deployment that is a reasoning model although its name does not say so (names
+    /// starting `gpt-5`, `o1`, `o3`, `o4`, `codex` are). Repeatable.
+    #[arg(long = "reasoning", value_name = "DEPLOYMENT")]
+    reasoning: Vec<String>,
+    /// A deployment that serves only `/responses` although its name does not say so (names
+    /// containing `codex`, or starting `gpt-5-pro`, `o3-pro` do). Repeatable.
+    #[arg(long = "responses-only", value_name = "DEPLOYMENT")]
+    responses_only: Vec<String>,
+    /// A deployment that serves only chat completions (`/responses` refused). Repeatable.
+    #[arg(long = "chat-only", value_name = "DEPLOYMENT")]
+    chat_only: Vec<String>,
 }
 
 #[tokio::main]
@@ -55,6 +66,9 @@ async fn run(args: Args) -> std::io::Result<()> {
         key: args.key,
         record: !args.no_record,
         behaviors,
+        reasoning: args.reasoning,
+        responses_only: args.responses_only,
+        chat_only: args.chat_only,
         ..MockConfig::default()
     };
     let server = MockServer::start_on(listener, config).await?;

@@ -5,6 +5,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::{Behavior, MockConfig};
 use crate::entra::TokenAuthority;
+use crate::models::{Kind, Lists};
 use crate::record::Recorder;
 use crate::store::Store;
 
@@ -16,6 +17,8 @@ pub(crate) struct Shared {
     pub(crate) record: bool,
     deployments: Option<HashSet<String>>,
     behaviors: RwLock<HashMap<String, Behavior>>,
+    /// Configured reasoning, Responses-only and chat-only names.
+    models: Lists,
     pub(crate) recorder: Arc<Recorder>,
     /// Files, batches, fine-tuning jobs and responses this resource keeps.
     pub(crate) store: Store,
@@ -30,6 +33,7 @@ impl Shared {
             record: config.record,
             deployments: config.deployments.map(|list| list.into_iter().collect()),
             behaviors: RwLock::new(config.behaviors),
+            models: Lists::new(&config.reasoning, &config.responses_only, &config.chat_only),
             recorder: Arc::default(),
             store: Store::default(),
         }
@@ -46,6 +50,11 @@ impl Shared {
     /// sole entry when a request names no deployment.
     pub(crate) fn deployment_list(&self) -> Option<&HashSet<String>> {
         self.deployments.as_ref()
+    }
+
+    /// Which operations and parameters `deployment` takes (its name, the config lists).
+    pub(crate) fn kind(&self, deployment: &str) -> Kind {
+        self.models.kind(deployment)
     }
 
     /// The configured behaviour for `deployment`, or the default one.

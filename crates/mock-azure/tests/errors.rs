@@ -256,6 +256,35 @@ async fn content_filter_composite_body() {
 }
 
 #[tokio::test]
+async fn content_filter_body_is_byte_exact_on_every_operation() {
+    let mock = server().await;
+    let expected = r#"{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry. To learn more about our content filtering policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=21298766","type":null,"param":"prompt","code":"content_filter","status":400,"innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{"hate":{"filtered":true,"severity":"high"},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":true,"severity":"medium"},"jailbreak":{"filtered":false,"detected":false}}}}}"#;
+    for (path, body) in [
+        (
+            format!("/openai/deployments/d/chat/completions?{API}"),
+            json!({"messages": []}),
+        ),
+        (
+            format!("/openai/deployments/d/completions?{API}"),
+            json!({"prompt": "x"}),
+        ),
+        (format!("/openai/responses?{API}"), json!({"model": "d"})),
+        (
+            "/openai/v1/chat/completions".to_owned(),
+            json!({"model": "d"}),
+        ),
+        ("/openai/v1/responses".to_owned(), json!({"model": "d"})),
+    ] {
+        let request = post(&mock, &path, &body).header("x-mock-content-filter", "true");
+        assert_eq!(
+            send_text(request).await,
+            (400, expected.to_owned()),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn header_overrides_win_field_by_field() {
     let mock = server().await;
     mock.set_behavior(
@@ -311,6 +340,10 @@ async fn invalid_control_headers_are_plain_400s() {
         ("x-mock-cut-after", "many"),
         ("x-mock-events", "-3"),
         ("x-mock-usage", "1,2"),
+        ("x-mock-refusal", "yes"),
+        ("x-mock-filter-finish", "1"),
+        ("x-mock-async-filter", "on"),
+        ("x-mock-split", "0"),
     ] {
         let response = post(&mock, &path, &json!({}))
             .header(name, value)

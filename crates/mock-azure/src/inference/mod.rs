@@ -21,9 +21,11 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::request::Parts;
 
-use crate::handler::{self, Probe, Reply};
+use crate::handler::{self, Reply};
+use crate::probe::Probe;
 use crate::record::Tracker;
 use crate::route::{self, Op};
+use crate::script::Script;
 use crate::state::Shared;
 
 pub(crate) use select::deployment;
@@ -94,6 +96,8 @@ pub(crate) async fn answer(
         // `stream_options` is not in this API's chat schema: honoured only when
         // passed through to the model, gone when dropped (`error` refused it above).
         include_usage: mode == extras::Mode::PassThrough && probe.include_usage(),
+        // This API has no reasoning rules of its own here; only the answer's shape.
+        script: Script::read(&probe, op, &behavior, false),
     };
     handler::success(reply, &behavior, body, tracker)
 }

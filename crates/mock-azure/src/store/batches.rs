@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 
 use super::list::Page;
 use super::{Call, Objects};
-use crate::config::{DEFAULT_CONTENT_EVENTS, MockUsage};
+use crate::config::{Behavior, MockUsage};
 use crate::fragments::{CHAT_MODEL, EMBEDDINGS_MODEL};
 use crate::responses::{Object, Settings, Status as ResponseStatus};
+use crate::script::Script;
 use crate::state::Shared;
 use crate::{chat, completions, embeddings, errors, ids};
 
@@ -400,10 +401,11 @@ fn run(shared: &Shared, endpoint: &str, line: &Line) -> (u16, Value) {
         );
     }
     let usage = MockUsage::default();
-    let pieces = DEFAULT_CONTENT_EVENTS;
+    // Batch lines get the plain default answer: no behaviour applies to them.
+    let script = Script::plain(&Behavior::default());
     let answer = match endpoint.strip_prefix("/v1").unwrap_or(endpoint) {
-        "/chat/completions" => Ok(chat::json(CHAT_MODEL, usage, pieces)),
-        "/completions" => Ok(completions::json(usage, pieces)),
+        "/chat/completions" => Ok(chat::json(CHAT_MODEL, usage, &script)),
+        "/completions" => Ok(completions::json(usage, &script)),
         "/embeddings" => {
             let body = Bytes::from(line.body.to_string());
             embeddings::reply(&body, usage, EMBEDDINGS_MODEL)
@@ -413,7 +415,7 @@ fn run(shared: &Shared, endpoint: &str, line: &Line) -> (u16, Value) {
                 store: false,
                 ..Settings::default()
             };
-            let object = Object::new(usage, pieces, settings);
+            let object = Object::new(usage, script, settings);
             Ok(Bytes::from(object.render(ResponseStatus::Completed)))
         }
     };

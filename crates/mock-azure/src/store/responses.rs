@@ -13,10 +13,12 @@ use serde_json::{Map, Value, json};
 
 use super::Call;
 use super::list::Page;
-use crate::config::{Behavior, DEFAULT_CONTENT_EVENTS};
-use crate::handler::{self, EVENT_STREAM, Probe};
+use crate::config::Behavior;
+use crate::handler::{self, EVENT_STREAM};
+use crate::probe::Probe;
 use crate::record::Tracker;
 use crate::responses::{Object, Settings, Status};
+use crate::script::Script;
 use crate::state::Shared;
 use crate::{errors, ids};
 
@@ -67,10 +69,12 @@ struct CreateRequest {
     previous_response_id: Option<String>,
 }
 
-/// `POST /responses` on the Azure OpenAI faces (the deployment gates have passed).
+/// `POST /responses` on the Azure OpenAI faces (the deployment gates have passed);
+/// `script` is what the model answers.
 pub(crate) fn create(
     shared: &Shared,
     probe: &Probe<'_>,
+    script: Script,
     behavior: &Behavior,
     body: &Bytes,
     tracker: Tracker,
@@ -102,13 +106,12 @@ pub(crate) fn create(
         );
     }
     let usage = behavior.usage.unwrap_or_default();
-    let pieces = behavior.content_events.unwrap_or(DEFAULT_CONTENT_EVENTS);
-    let object = Object::new(usage, pieces, settings);
+    let object = Object::new(usage, script, settings);
     // A streamed background response is simply streamed to completion.
     let status = if object.settings.background && !probe.streams() {
         Status::Queued
     } else {
-        Status::Completed
+        object.finished()
     };
     let answer = if probe.streams() {
         Err(object.events())
@@ -188,7 +191,7 @@ pub(crate) fn get(call: Call<'_>, id: &str) -> Response {
         kept.entries.get_mut(id).map(|entry| {
             entry.status = match entry.status {
                 Status::Queued => Status::InProgress,
-                Status::InProgress => Status::Completed,
+                Status::InProgress => entry.object.finished(),
                 done => done,
             };
             entry.object.render(entry.status)
@@ -228,7 +231,7 @@ pub(crate) fn cancel(call: Call<'_>, id: &str) -> Response {
     match entry.status {
         Status::Queued | Status::InProgress => entry.status = Status::Cancelled,
         Status::Cancelled => {}
-        Status::Completed => {
+        Status::Completed | Status::Incomplete => {
             let message = format!("Cannot cancel response '{id}': it has already completed.");
             return errors::invalid_request(StatusCode::BAD_REQUEST, &message, None, None);
         }
