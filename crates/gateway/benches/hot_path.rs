@@ -408,21 +408,39 @@ fn normalization(c: &mut Criterion) {
     let chat = Rules::new(None, ModelFamily::Chat, &[UpstreamKind::Azure]);
     let reasoning = Rules::new(None, ModelFamily::Reasoning, &[UpstreamKind::Azure]);
     let streaming = Bytes::from(chat_request(0));
-    let plain = Bytes::from(
-        String::from_utf8(chat_request(0))
-            .unwrap()
-            .replace(r#","stream":true,"stream_options":{"include_usage":true}"#, ""),
-    );
+    let plain = Bytes::from(String::from_utf8(chat_request(0)).unwrap().replace(
+        r#","stream":true,"stream_options":{"include_usage":true}"#,
+        "",
+    ));
     let unasked = Bytes::from(
         String::from_utf8(chat_request(0))
             .unwrap()
             .replace(r#","stream_options":{"include_usage":true}"#, ""),
     );
     let op = Operation::ChatCompletions;
-    assert!(normalize::apply(op, &plain, false, &chat).unwrap().body.is_none());
-    assert!(normalize::apply(op, &streaming, true, &chat).unwrap().body.is_none());
-    assert!(normalize::apply(op, &unasked, true, &chat).unwrap().strip_usage);
-    assert!(normalize::apply(op, &plain, false, &reasoning).unwrap().body.is_some());
+    assert!(
+        normalize::apply(op, &plain, false, &chat)
+            .unwrap()
+            .body
+            .is_none()
+    );
+    assert!(
+        normalize::apply(op, &streaming, true, &chat)
+            .unwrap()
+            .body
+            .is_none()
+    );
+    assert!(
+        normalize::apply(op, &unasked, true, &chat)
+            .unwrap()
+            .strip_usage
+    );
+    assert!(
+        normalize::apply(op, &plain, false, &reasoning)
+            .unwrap()
+            .body
+            .is_some()
+    );
 
     let mut g = c.benchmark_group("normalize");
     g.throughput(Throughput::Elements(1));
@@ -453,7 +471,11 @@ fn sse_edit(c: &mut Criterion) {
     };
     let mut e = edit();
     let out: usize = frames.iter().map(|f| e.frame(f).len()).sum();
-    assert_eq!(out, bytes - events[events.len() - 2].len(), "only the usage chunk goes");
+    assert_eq!(
+        out,
+        bytes - events[events.len() - 2].len(),
+        "only the usage chunk goes"
+    );
 
     let mut g = c.benchmark_group("sse_edit");
     g.throughput(Throughput::Bytes(bytes as u64));

@@ -288,3 +288,87 @@ async fn content_filter_refusal_is_openai_shaped_and_counted() {
     assert_eq!(stats["totals"]["contentFiltered"], 1);
     drop(mock);
 }
+
+#[tokio::test]
+async fn without_the_rules_azure_refuses() {
+    let (mock, gw) = setup().await;
+    // o3-raw has normalization off: the reasoning deployment answers as Azure does.
+    let body = r#"{"model":"o3-raw","messages":[],"max_tokens":7}"#;
+    let (resp, _) = exchange(&gw, &mock, "/v1/chat/completions", body).await;
+    assert_eq!(resp.status(), 400);
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "unsupported_parameter");
+    assert_eq!(err["error"]["param"], "max_tokens");
+    // The same request through the rules is answered.
+    let body = r#"{"model":"house-default","messages":[],"max_tokens":7,"temperature":0.3,"reasoning_effort":"minimal"}"#;
+    let (resp, _) = exchange(&gw, &mock, "/v1/chat/completions", body).await;
+    assert_eq!(resp.status(), 200);
+}
+
+/// Data payloads of an SSE response, split into annotations and the rest.
+async fn annotations_and_rest(resp: reqwest::Response) -> (usize, Vec<String>) {
+    let events = sse_events(resp).await.unwrap();
+    let mut annotations = 0;
+    let mut rest = Vec::new();
+    for (_, data) in events {
+        if data.contains("content_filter_offsets") {
+            annotations += 1;
+        } else {
+            rest.push(data);
+        }
+    }
+    (annotations, rest)
+}
+
+#[tokio::test]
+async fn annotation_events_pass_or_are_dropped() {
+    let (_mock, gw) = setup().await;
+    let headers = [("x-mock-async-filter", "true"), ("x-mock-split", "7")];
+    let body = |model: &str| json!({"model": model, "stream": true, "messages": []});
+    let resp = post_with(&gw, "/v1/chat/completions", &headers, &body("gpt-4o-mini")).await;
+    assert_eq!(resp.status(), 200);
+    let (passed, kept) = annotations_and_rest(resp).await;
+    // Five deltas: one annotation after every two, and one after the finish chunk.
+    assert_eq!(passed, 3);
+    let resp = post_with(&gw, "/v1/chat/completions", &headers, &body("gpt-4o-drop")).await;
+    let (dropped_count, rest) = annotations_and_rest(resp).await;
+    assert_eq!(dropped_count, 0);
+    assert_eq!(rest.len(), kept.len(), "everything else still arrives");
+    assert_eq!(rest.last().unwrap(), "[DONE]");
+    let text: String = rest
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(text, "Hello from mock-azure — héllo 🌍.");
+}
+
+#[tokio::test]
+async fn filtered_completions_are_counted() {
+    let (_mock, gw) = setup().await;
+    let headers = [("x-mock-filter-finish", "true")];
+    let body = json!({"model": "gpt-4o-mini", "stream": true, "messages": []});
+    let resp = post_with(&gw, "/v1/chat/completions", &headers, &body).await;
+    let events = sse_events(resp).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|(_, d)| d.contains(r#""finish_reason":"content_filter""#))
+    );
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &headers,
+        &chat_body("gpt-4o-mini"),
+    )
+    .await;
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["choices"][0]["finish_reason"], "content_filter");
+    let stats = stats_until(&gw, |s| s["totals"]["contentFiltered"] == 2).await;
+    assert_eq!(stats["totals"]["contentFiltered"], 2);
+    assert_eq!(stats["perModel"]["gpt-4o-mini"]["contentFiltered"], 2);
+}
