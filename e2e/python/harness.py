@@ -29,6 +29,8 @@ ENGINE_KEY = "engine-key"
 
 START_TIMEOUT_S = 30.0
 
+CHAT_ONLY_DEPLOYMENT = "chat-only-engine"
+
 # What mock-azure answers by default: five deltas that read MOCK_TEXT, and these token counts.
 MOCK_TEXT = "Hello from mock-azure — héllo 🌍."
 MOCK_PROMPT_TOKENS = 11
@@ -169,7 +171,9 @@ class Mock:
     def __init__(self, workdir: str):
         self.process = Process(
             "mock-azure",
-            [binary("MOCK_AZURE_BIN"), "--port", "0"],
+            # The engine deployment behind `chat-engine` speaks only chat completions, as some
+            # OpenAI-compatible engines do (the gateway translates Responses calls for it).
+            [binary("MOCK_AZURE_BIN"), "--port", "0", "--chat-only", CHAT_ONLY_DEPLOYMENT],
             "mock-azure listening on ",
             signal.SIGINT,
             workdir,
@@ -228,6 +232,20 @@ def gateway_config(mock_url: str) -> dict[str, Any]:
         {"id": "gpt-4o-transcribe", "upstream": "azure-v1", "targetModel": "gpt-4o-transcribe-dep"},
         {"id": "tts", "upstream": "azure", "targetModel": "tts-dep"},
         {"id": "gpt-image-1", "upstream": "azure-v1", "targetModel": "gpt-image-1-dep"},
+        # Responses-only on Azure (codex): chat clients are translated to the Responses API.
+        {
+            "id": "codex",
+            "upstream": "azure-v1",
+            "targetModel": "gpt-5-codex",
+            "routes": {"chat/completions": "responses"},
+        },
+        # Chat-only engine: Responses clients are translated to chat completions.
+        {
+            "id": "chat-engine",
+            "upstream": "engine",
+            "targetModel": CHAT_ONLY_DEPLOYMENT,
+            "routes": {"responses": "chat/completions"},
+        },
     ]
     return {
         "server": {
