@@ -26,6 +26,7 @@ mod response_json;
 mod response_object;
 mod stream_to_chat;
 mod stream_to_responses;
+mod tools;
 mod usage;
 mod wire;
 

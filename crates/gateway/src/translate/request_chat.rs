@@ -9,7 +9,10 @@
 use serde_json::{Map, Value, json};
 
 use super::Translated;
-use super::wire::{Object, given, invalid, request_object, str_at};
+use super::tools::{
+    append_tools, chat_function_call, chat_functions, chat_tool_choice, chat_tools,
+};
+use super::wire::{Object, bad, given, invalid, request_object, str_at};
 use crate::error::GatewayError;
 
 /// Chat parameters the Responses API has no counterpart for: removed, and listed in `dropped`.
@@ -50,13 +53,13 @@ pub fn chat_to_responses_request(body: &[u8]) -> Result<Translated, GatewayError
                 let input = messages_to_input(value, &mut dropped)?;
                 out.insert("input".into(), input);
             }
-            "tools" => append_tools(&mut out, tools(value)?),
-            "functions" => append_tools(&mut out, legacy_functions(value)?),
+            "tools" => append_tools(&mut out, chat_tools(value)?),
+            "functions" => append_tools(&mut out, chat_functions(value)?),
             "tool_choice" => {
-                out.insert("tool_choice".into(), tool_choice(value)?);
+                out.insert("tool_choice".into(), chat_tool_choice(value)?);
             }
             "function_call" if !has_tool_choice => {
-                out.insert("tool_choice".into(), legacy_function_choice(value)?);
+                out.insert("tool_choice".into(), chat_function_call(value)?);
             }
             "response_format" => {
                 if let Some(format) = text_format(value)? {
@@ -152,14 +155,6 @@ fn wants_audio(modalities: &Value) -> bool {
     modalities
         .as_array()
         .is_some_and(|m| m.iter().any(|v| v.as_str() == Some("audio")))
-}
-
-fn bad(param: &'static str, at: &str, what: &str) -> GatewayError {
-    invalid(
-        Some(param),
-        "invalid_value",
-        format!("Invalid '{at}': {what}."),
-    )
 }
 
 fn messages_to_input(
@@ -404,165 +399,6 @@ fn tool_output(content: Option<Value>) -> Value {
         ),
         None | Some(Value::Null) => json!(""),
         Some(other) => Value::String(other.to_string()),
-    }
-}
-
-fn append_tools(out: &mut Object, tools: Vec<Value>) {
-    match out.get_mut("tools") {
-        Some(Value::Array(existing)) => existing.extend(tools),
-        _ => {
-            out.insert("tools".into(), Value::Array(tools));
-        }
-    }
-}
-
-/// `{type:function, function:{…}}` → `{type:function, name, …}`; other tool types → 400.
-fn tools(tools: Value) -> Result<Vec<Value>, GatewayError> {
-    let Value::Array(tools) = tools else {
-        return Err(bad("tools", "tools", "expected an array"));
-    };
-    let mut out = Vec::with_capacity(tools.len());
-    for (i, tool) in tools.into_iter().enumerate() {
-        let at = format!("tools[{i}]");
-        let Value::Object(mut tool) = tool else {
-            return Err(bad("tools", &at, "expected an object"));
-        };
-        match str_at_map(&tool, "type") {
-            None | Some("function") => {}
-            Some(other) => {
-                return Err(invalid(
-                    Some("tools"),
-                    "unsupported_value",
-                    format!(
-                        "Invalid '{at}': `{other}` tools are not supported: this model is served \
-                         through the Responses API and only function tools translate."
-                    ),
-                ));
-            }
-        }
-        let Some(Value::Object(function)) = tool.remove("function") else {
-            return Err(bad("tools", &at, "a function tool needs `function`"));
-        };
-        out.push(flat_function(function, "tools", &at)?);
-    }
-    Ok(out)
-}
-
-fn legacy_functions(functions: Value) -> Result<Vec<Value>, GatewayError> {
-    let Value::Array(functions) = functions else {
-        return Err(bad("functions", "functions", "expected an array"));
-    };
-    functions
-        .into_iter()
-        .enumerate()
-        .map(|(i, function)| match function {
-            Value::Object(function) => {
-                flat_function(function, "functions", &format!("functions[{i}]"))
-            }
-            _ => Err(bad(
-                "functions",
-                &format!("functions[{i}]"),
-                "expected an object",
-            )),
-        })
-        .collect()
-}
-
-/// A chat function definition as a Responses function tool. Responses makes tools strict
-/// unless told otherwise and requires `parameters`; chat's defaults are kept explicit.
-fn flat_function(
-    mut function: Object,
-    param: &'static str,
-    at: &str,
-) -> Result<Value, GatewayError> {
-    let Some(Value::String(name)) = function.remove("name") else {
-        return Err(bad(param, at, "a function needs `name`"));
-    };
-    let mut tool = Map::with_capacity(5);
-    tool.insert("type".into(), json!("function"));
-    tool.insert("name".into(), json!(name));
-    if let Some(description) = function.remove("description").filter(|v| !v.is_null()) {
-        tool.insert("description".into(), description);
-    }
-    let parameters = function.remove("parameters").filter(|v| !v.is_null());
-    tool.insert(
-        "parameters".into(),
-        parameters.unwrap_or_else(|| json!({"type": "object", "properties": {}})),
-    );
-    let strict = function.remove("strict").filter(|v| !v.is_null());
-    tool.insert("strict".into(), strict.unwrap_or(json!(false)));
-    Ok(Value::Object(tool))
-}
-
-fn tool_choice(choice: Value) -> Result<Value, GatewayError> {
-    let Value::Object(mut choice) = choice else {
-        return match choice {
-            Value::String(_) => Ok(choice),
-            _ => Err(bad(
-                "tool_choice",
-                "tool_choice",
-                "expected a string or an object",
-            )),
-        };
-    };
-    match str_at_map(&choice, "type") {
-        Some("function") => {
-            let name = choice.get("function").and_then(|f| f.get("name"));
-            match name {
-                Some(Value::String(name)) => Ok(json!({"type": "function", "name": name})),
-                _ => Err(bad("tool_choice", "tool_choice", "needs `function.name`")),
-            }
-        }
-        Some("allowed_tools") => {
-            let Some(Value::Object(mut allowed)) = choice.remove("allowed_tools") else {
-                return Err(bad("tool_choice", "tool_choice", "needs `allowed_tools`"));
-            };
-            let mode = allowed.remove("mode").unwrap_or_else(|| json!("auto"));
-            let Some(Value::Array(list)) = allowed.remove("tools") else {
-                return Err(bad(
-                    "tool_choice",
-                    "tool_choice",
-                    "needs `allowed_tools.tools`",
-                ));
-            };
-            let tools = list
-                .iter()
-                .map(
-                    |tool| match tool.get("function").and_then(|f| f.get("name")) {
-                        Some(Value::String(name)) => Ok(json!({"type": "function", "name": name})),
-                        _ => Err(unsupported_choice()),
-                    },
-                )
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(json!({"type": "allowed_tools", "mode": mode, "tools": tools}))
-        }
-        _ => Err(unsupported_choice()),
-    }
-}
-
-fn unsupported_choice() -> GatewayError {
-    invalid(
-        Some("tool_choice"),
-        "unsupported_value",
-        "This model is served through the Responses API: `tool_choice` can name function tools \
-         only."
-            .into(),
-    )
-}
-
-/// Legacy `function_call`: `"none"`/`"auto"` or `{name}`.
-fn legacy_function_choice(choice: Value) -> Result<Value, GatewayError> {
-    match choice {
-        Value::String(_) => Ok(choice),
-        Value::Object(choice) => match choice.get("name") {
-            Some(Value::String(name)) => Ok(json!({"type": "function", "name": name})),
-            _ => Err(bad("function_call", "function_call", "needs `name`")),
-        },
-        _ => Err(bad(
-            "function_call",
-            "function_call",
-            "expected a string or an object",
-        )),
     }
 }
 

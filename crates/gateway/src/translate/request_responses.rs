@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use super::Translated;
 use super::response_object::RequestEcho;
-use super::wire::{Object, given, invalid, request_object, str_at};
+use super::tools::{responses_tool_choice, responses_tools};
+use super::wire::{Object, bad, given, invalid, request_object, str_at};
 use crate::error::GatewayError;
 
 /// Responses parameters a chat request has no counterpart for: removed, listed in `dropped`.
@@ -59,10 +60,10 @@ pub fn responses_to_chat_request(body: &[u8]) -> Result<(Translated, RequestEcho
                 }
             }
             "tools" if !value.is_null() => {
-                out.insert("tools".into(), tools(value)?);
+                out.insert("tools".into(), responses_tools(value)?);
             }
             "tool_choice" if !value.is_null() => {
-                out.insert("tool_choice".into(), tool_choice(value)?);
+                out.insert("tool_choice".into(), responses_tool_choice(value)?);
             }
             "max_output_tokens" => {
                 out.insert("max_completion_tokens".into(), value);
@@ -128,14 +129,6 @@ fn unsupported(param: &'static str, what: &str) -> GatewayError {
             "This model is served through the Chat Completions API, which keeps no state: \
              {what} (`{param}`) cannot work. Send the whole conversation in `input` instead."
         ),
-    )
-}
-
-fn bad(param: &'static str, at: &str, what: &str) -> GatewayError {
-    invalid(
-        Some(param),
-        "invalid_value",
-        format!("Invalid '{at}': {what}."),
     )
 }
 
@@ -412,98 +405,6 @@ fn tool_output(output: Option<Value>, at: &str) -> Result<Value, GatewayError> {
         None | Some(Value::Null) => Ok(json!("")),
         Some(other) => Ok(Value::String(other.to_string())),
     }
-}
-
-/// Flat function tools → chat's nested ones; built-in tools → 400 naming the tool.
-fn tools(tools: Value) -> Result<Value, GatewayError> {
-    let Value::Array(tools) = tools else {
-        return Err(bad("tools", "tools", "expected an array"));
-    };
-    let mut out = Vec::with_capacity(tools.len());
-    for (i, tool) in tools.into_iter().enumerate() {
-        let at = format!("tools[{i}]");
-        let Value::Object(mut tool) = tool else {
-            return Err(bad("tools", &at, "expected an object"));
-        };
-        match tool.get("type").and_then(Value::as_str) {
-            Some("function") => {}
-            Some(other) => {
-                return Err(invalid(
-                    Some("tools"),
-                    "unsupported_value",
-                    format!(
-                        "Invalid '{at}': the built-in tool `{other}` is not available: this \
-                         model is served through the Chat Completions API, which has function \
-                         tools only."
-                    ),
-                ));
-            }
-            None => return Err(bad("tools", &at, "a tool needs `type`")),
-        }
-        let Some(name @ Value::String(_)) = tool.remove("name") else {
-            return Err(bad("tools", &at, "a function tool needs `name`"));
-        };
-        let mut function = Object::with_capacity(4);
-        function.insert("name".into(), name);
-        for key in ["description", "parameters", "strict"] {
-            if let Some(v) = tool.remove(key).filter(|v| !v.is_null()) {
-                function.insert(key.into(), v);
-            }
-        }
-        out.push(json!({"type": "function", "function": function}));
-    }
-    Ok(Value::Array(out))
-}
-
-fn tool_choice(choice: Value) -> Result<Value, GatewayError> {
-    let Value::Object(choice) = choice else {
-        return match choice {
-            Value::String(_) => Ok(choice),
-            _ => Err(bad(
-                "tool_choice",
-                "tool_choice",
-                "expected a string or an object",
-            )),
-        };
-    };
-    match (str_at_obj(&choice, "type"), choice.get("name")) {
-        (Some("function"), Some(name @ Value::String(_))) => {
-            Ok(json!({"type": "function", "function": {"name": name}}))
-        }
-        (Some("allowed_tools"), _) => {
-            let mode = choice.get("mode").cloned().unwrap_or_else(|| json!("auto"));
-            let Some(list) = choice.get("tools").and_then(Value::as_array) else {
-                return Err(bad("tool_choice", "tool_choice", "needs `tools`"));
-            };
-            let tools = list
-                .iter()
-                .map(|tool| match (str_at(tool, "type"), tool.get("name")) {
-                    (Some("function"), Some(name @ Value::String(_))) => {
-                        Ok(json!({"type": "function", "function": {"name": name}}))
-                    }
-                    _ => Err(hosted_choice(str_at(tool, "type").unwrap_or("?"))),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(json!({"type": "allowed_tools", "allowed_tools": {"mode": mode, "tools": tools}}))
-        }
-        (Some("function"), _) => Err(bad("tool_choice", "tool_choice", "needs `name`")),
-        (kind, _) => Err(hosted_choice(kind.unwrap_or("?"))),
-    }
-}
-
-fn str_at_obj<'a>(map: &'a Object, key: &str) -> Option<&'a str> {
-    map.get(key).and_then(Value::as_str)
-}
-
-fn hosted_choice(kind: &str) -> GatewayError {
-    invalid(
-        Some("tool_choice"),
-        "unsupported_value",
-        format!(
-            "Invalid 'tool_choice': `{kind}` is not available: this model is served through the \
-             Chat Completions API, which has function tools only."
-        ),
-    )
 }
 
 /// `reasoning.effort` → `reasoning_effort`; summaries have no chat counterpart.

@@ -46,6 +46,15 @@ pub(super) fn invalid(
     }
 }
 
+/// A 400 for a malformed part of a client request; `at` locates it (`messages[2].content[0]`).
+pub(super) fn bad(param: &'static str, at: &str, what: &str) -> GatewayError {
+    invalid(
+        Some(param),
+        "invalid_value",
+        format!("Invalid '{at}': {what}."),
+    )
+}
+
 /// A 502: the upstream answered 2xx with something that is not the API's response.
 pub(super) fn bad_upstream(message: String) -> GatewayError {
     let body = json!({"error": {
