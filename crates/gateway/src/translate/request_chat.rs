@@ -79,10 +79,8 @@ pub fn chat_to_responses_request(body: &[u8]) -> Result<Translated, GatewayError
                 store = true;
                 out.insert("store".into(), json!(value == json!(true)));
             }
-            "n" => match value.as_u64() {
-                Some(1) => dropped.push("n"),
-                _ => return Err(refused("n", "several choices (`n` > 1)")),
-            },
+            "n" if value.as_f64() == Some(1.0) => dropped.push("n"),
+            "n" => return Err(refused("n", "several choices (`n` > 1)")),
             "modalities" if wants_audio(&value) => {
                 return Err(refused("modalities", "audio output"));
             }
@@ -90,8 +88,9 @@ pub fn chat_to_responses_request(body: &[u8]) -> Result<Translated, GatewayError
             "audio" => return Err(refused("audio", "audio output")),
             "web_search_options" => return Err(refused("web_search_options", "web search")),
             // Responses streams always report usage; `function_call` lost to `tool_choice`;
-            // `max_tokens` lost to `max_completion_tokens`.
-            "stream_options" | "function_call" | "max_tokens" => {}
+            // `max_tokens` lost to `max_completion_tokens`; the conversation is `messages`, so
+            // a stray `input` must not replace it.
+            "stream_options" | "function_call" | "max_tokens" | "input" => {}
             other => match DROPPED.iter().find(|d| **d == other) {
                 Some(name) => dropped.push(name),
                 None => {

@@ -105,29 +105,39 @@ pub fn responses_to_chat_request(body: &[u8]) -> Result<(Translated, RequestEcho
 }
 
 fn refuse_stateful(request: &Object) -> Result<(), GatewayError> {
+    const WHOLE: &str = "Send the whole conversation in `input` instead.";
     let stateful = [
-        ("previous_response_id", "continuing a stored response"),
-        ("conversation", "conversations"),
-        ("prompt", "stored prompts"),
+        (
+            "previous_response_id",
+            "continuing a stored response",
+            WHOLE,
+        ),
+        ("conversation", "conversations", WHOLE),
+        (
+            "prompt",
+            "stored prompts",
+            "Send the prompt's text in `instructions` and `input` instead.",
+        ),
     ];
-    for (param, what) in stateful {
+    for (param, what, instead) in stateful {
         if given(request, param).is_some() {
-            return Err(unsupported(param, what));
+            return Err(unsupported(param, what, instead));
         }
     }
     if request.get("background") == Some(&json!(true)) {
-        return Err(unsupported("background", "background responses"));
+        let instead = "Send the request without it (and `stream: true` for long answers).";
+        return Err(unsupported("background", "background responses", instead));
     }
     Ok(())
 }
 
-fn unsupported(param: &'static str, what: &str) -> GatewayError {
+fn unsupported(param: &'static str, what: &str, instead: &str) -> GatewayError {
     invalid(
         Some(param),
         "unsupported_parameter",
         format!(
             "This model is served through the Chat Completions API, which keeps no state: \
-             {what} (`{param}`) cannot work. Send the whole conversation in `input` instead."
+             {what} (`{param}`) cannot work. {instead}"
         ),
     )
 }

@@ -232,6 +232,13 @@ fn dropped_removed_and_passed_parameters() {
             "store": true, "seed2": null, "stop2": 1, "presence_penalty2": 2, "logprobs2": null,
         })
     );
+    // A stray `input` cannot replace the conversation; `n: 1.0` is one choice.
+    let got = translate(json!({"input": "stray", "messages": [user("x")], "n": 1.0}));
+    assert_eq!(got.dropped, ["n"]);
+    assert_eq!(
+        json(&got.body),
+        json!({"input": [user("x")], "store": false})
+    );
     // Null parameters count as not sent: nothing dropped, nothing refused.
     let got = translate(
         json!({"messages": [user("x")], "stop": null, "n": null, "audio": null, "store": null}),
@@ -286,6 +293,12 @@ fn what_cannot_work_is_refused_with_its_param() {
             "function tools only",
         ),
         (json!({"model": "m"}), "messages", "'messages'"),
+        (
+            json!({"model": "m", "input": "a Responses body"}),
+            "messages",
+            "'messages'",
+        ),
+        (json!({"messages": [user("x")], "n": 1.5}), "n", "`n`"),
         (json!({"messages": "hi"}), "messages", "array"),
         (
             json!({"messages": [{"content": "x"}]}),
