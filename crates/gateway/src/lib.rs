@@ -22,6 +22,8 @@
 //!   the WebSocket handshake and realtime session opening.
 //! - [`stream`]: the side scanner that finds usage and error events in JSON and SSE bodies (and
 //!   the realtime `response.done` reader).
+//! - [`translate`]: Chat Completions ⇄ Responses translation (requests, JSON answers, streams)
+//!   for models routed to the other API.
 //! - [`body`]: the response body wrapper: forwards frames, enforces idle/total timeouts, feeds
 //!   the scanner and records the outcome when the body ends or the client goes away.
 //! - [`relay`]: the realtime WebSocket relay: frames both ways, close codes, usage from
@@ -52,5 +54,6 @@ pub mod server;
 pub mod state;
 pub mod stream;
 pub mod telemetry;
+pub mod translate;
 pub mod upstream;
 pub mod worker;
