@@ -164,7 +164,8 @@ def test_chat_to_responses_tool_call_round_trip(client: openai.OpenAI, recorder:
     assert call.type == "function" and call.function.name == "get_weather"
     assert json.loads(call.function.arguments) == TOOL_ARGS
     _, body = _only_request(recorder)
-    assert body["tools"] == RESPONSES_TOOLS
+    # Chat tools are not strict unless they say so; Responses tools are, so it is spelt out.
+    assert body["tools"] == [{**RESPONSES_TOOLS[0], "strict": False}]
     assert body["tool_choice"] == "auto"
 
     # Second turn: the tool's result goes back; the model answers in text.

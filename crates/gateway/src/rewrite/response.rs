@@ -8,7 +8,7 @@ use super::json_edit::{JsonEdit, Translate};
 use super::sse_edit::SseEdit;
 use crate::body::BoxError;
 use crate::stream::Scanner;
-use crate::stream::events::EventTranslator;
+use crate::translate::EventTranslator;
 
 /// A response body rewrite. Upstream bytes go in as they arrive; what comes out goes to the
 /// client (an empty `Bytes` when nothing is ready yet).

@@ -15,8 +15,8 @@ use serde_json::value::RawValue;
 
 use super::response::BodyEdit;
 use crate::body::BoxError;
-use crate::stream::events::EventTranslator;
 use crate::stream::events::{Event, EventSplitter};
+use crate::translate::EventTranslator;
 
 pub struct SseEdit {
     splitter: EventSplitter,

@@ -28,14 +28,6 @@ pub struct Event {
     pub oversized: bool,
 }
 
-/// Turns one API's events into another's (chat ⇄ responses, [`crate::translate`]).
-pub trait EventTranslator: Send {
-    /// One upstream event; appends the client's SSE bytes to `out` (possibly none).
-    fn event(&mut self, event: &Event, out: &mut Vec<u8>);
-    /// The upstream body ended (`complete`: normally); appends what is still owed.
-    fn finish(&mut self, complete: bool, out: &mut Vec<u8>);
-}
-
 /// Incremental splitter: [`push`](Self::push) frames, then drain [`next`](Self::next).
 #[derive(Debug)]
 pub struct EventSplitter {

@@ -318,3 +318,26 @@ pub async fn get(gw: &Gateway, path: &str) -> reqwest::Response {
         .await
         .unwrap()
 }
+
+/// Reads a body to its end or its break: the text that arrived, and whether it broke.
+pub async fn read_all(resp: reqwest::Response) -> (String, bool) {
+    use futures_util::StreamExt;
+    let mut stream = resp.bytes_stream();
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => body.extend_from_slice(&bytes),
+            Err(_) => return (String::from_utf8(body).unwrap(), true),
+        }
+    }
+    (String::from_utf8(body).unwrap(), false)
+}
+
+/// The `data:` payloads of an SSE text, in order.
+pub fn sse_data(text: &str) -> Vec<String> {
+    text.split_terminator("\n\n")
+        .flat_map(|event| event.lines())
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(str::to_owned)
+        .collect()
+}

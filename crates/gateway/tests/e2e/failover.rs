@@ -568,18 +568,6 @@ async fn connect_errors_and_first_byte_timeouts_fail_over() {
 }
 
 /// Reads a body to its end: the bytes that arrived, and whether it ended in an error.
-async fn read_all(resp: reqwest::Response) -> (String, bool) {
-    let mut stream = resp.bytes_stream();
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => body.extend_from_slice(&bytes),
-            Err(_) => return (String::from_utf8(body).unwrap(), true),
-        }
-    }
-    (String::from_utf8(body).unwrap(), false)
-}
-
 #[tokio::test]
 async fn a_broken_stream_is_not_replayed_and_ends_with_an_sse_error_event() {
     let mock = mock().await;

@@ -27,5 +27,6 @@ mod resources;
 mod resources_mock;
 mod response_objects;
 mod streaming;
+mod translation;
 mod uploads;
 mod usage;
