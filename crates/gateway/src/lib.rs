@@ -10,7 +10,11 @@
 //! - [`call`]: one client request, dialect-neutral: operation, model alias, body, stream flag.
 //! - [`multipart`]: multipart uploads (audio, image edits): spooled (memory, then an unlinked
 //!   temp file), scanned for the `model` field, replayed per attempt with it rewritten.
-//! - [`policy`]: client-key authentication.
+//! - [`policy`]: client-key authentication, Model Inference's `extra-parameters`, request
+//!   normalization per model family, image compression.
+//! - [`rewrite`]: what the gateway changes in bodies: the request prepared for the upstream
+//!   (translated, normalized) and the answer edited back (translation, the usage chunk it asked
+//!   for, filter annotations, content-filter refusals in OpenAI's shape).
 //! - [`proxy`]: the forwarding pipeline every dialect shares: key, body, route, send, respond.
 //! - [`resources`]: APIs about a resource, not a model: files, batches and fine-tuning (to
 //!   `resources.upstream`, uploads streamed) and stored responses (to the upstream that
