@@ -195,9 +195,15 @@ async fn route_overrides_literal_paths_and_route_keys() {
         .status(),
         200
     );
-    // ... while chat would need translation, which is refused clearly rather than mangled.
-    let before = mock.requests().len();
+    // ... chat is translated to responses ...
     let resp = post(&gw, "/v1/chat/completions", &chat_body("codex")).await;
+    assert_eq!(resp.status(), 200);
+    let r = mock.requests().pop().unwrap();
+    assert_eq!(r.path, "/openai/v1/responses");
+    // ... and embeddings, which cannot be, are refused clearly rather than mangled.
+    let before = mock.requests().len();
+    let emb = json!({"model": "codex", "input": "x"});
+    let resp = post(&gw, "/v1/embeddings", &emb).await;
     assert_eq!(resp.status(), 501);
     let err: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(err["error"]["code"], "not_supported");
