@@ -440,4 +440,40 @@ mod tests {
             let _ = run(Some("application/json"), &frames);
         }
     }
+
+    mod props {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use proptest::sample::{Index, select};
+
+        use super::{AZURE_CHAT, DONE, RESPONSES, SSE, USAGE_CHUNK, run};
+
+        const ERROR_EVENT: &str = "event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"x\"}\n\n";
+        const COMMENT: &str = ": keep-alive\n\n";
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Any mix of Azure chat, usage, Responses, error and comment events, with any line
+            /// endings, cut into any frames: the outcome is the unsplit run's.
+            #[test]
+            fn any_framing_gives_the_same_outcome(
+                parts in vec(select(vec![AZURE_CHAT, USAGE_CHUNK, RESPONSES, ERROR_EVENT, COMMENT, DONE]), 0..8),
+                eol in select(vec!["\n", "\r\n", "\r"]),
+                cuts in vec(any::<Index>(), 0..24),
+            ) {
+                let body = parts.concat().replace('\n', eol);
+                let body = body.as_bytes();
+                let mut at: Vec<usize> = cuts.iter().map(|i| i.index(body.len() + 1)).collect();
+                at.sort_unstable();
+                let mut frames = Vec::new();
+                let mut from = 0;
+                for cut in at.into_iter().chain([body.len()]) {
+                    frames.push(&body[from..cut]);
+                    from = cut;
+                }
+                prop_assert_eq!(run(SSE, &frames), run(SSE, &[body]));
+            }
+        }
+    }
 }

@@ -104,3 +104,53 @@ fn usage_objects_are_found_in_any_spacing() {
     ));
     assert!(!has_usage_object(br#"{"usage""#));
 }
+
+mod props {
+    use bytes::Bytes;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::{Index, select};
+
+    use super::super::{BodyEdit, SseEdit};
+    use super::{ANNOTATION, DELTA, DONE, FINISH, PROMPT, USAGE, stream};
+
+    fn run(strip: bool, drop: bool, body: &[u8], cuts: &[Index]) -> Vec<u8> {
+        let mut at: Vec<usize> = cuts.iter().map(|i| i.index(body.len() + 1)).collect();
+        at.sort_unstable();
+        let mut edit = SseEdit::filter(strip, drop);
+        let mut out = Vec::new();
+        let mut from = 0;
+        for cut in at.into_iter().chain([body.len()]) {
+            out.extend_from_slice(&edit.frame(&Bytes::copy_from_slice(&body[from..cut])));
+            from = cut;
+        }
+        out.extend_from_slice(&edit.end().unwrap());
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any stream of Azure's events, cut anywhere (inside "é", "🌍" and `\r\n` included):
+        /// the client gets exactly the kept events, byte for byte.
+        #[test]
+        fn any_framing_keeps_exactly_the_other_events(
+            events in vec(select(vec![PROMPT, DELTA, ANNOTATION, FINISH, USAGE, DONE]), 0..12),
+            crlf in any::<bool>(),
+            strip in any::<bool>(),
+            drop in any::<bool>(),
+            cuts in vec(any::<Index>(), 0..16),
+        ) {
+            let eol = |s: String| if crlf { s.replace('\n', "\r\n") } else { s };
+            let body = eol(stream(&events));
+            let kept: Vec<&str> = events
+                .iter()
+                .copied()
+                .filter(|e| !(strip && *e == USAGE) && !(drop && *e == ANNOTATION))
+                .collect();
+            let want = eol(stream(&kept));
+            let got = run(strip, drop, body.as_bytes(), &cuts);
+            prop_assert_eq!(String::from_utf8(got).unwrap(), want);
+        }
+    }
+}
