@@ -222,7 +222,8 @@ async fn forward_inner(
         body: bytes,
         body_model,
         client,
-        api_version: inbound.api_version,
+        // A version chosen for the client's API says nothing about the one it is translated to.
+        api_version: inbound.api_version.filter(|_| upstream_op == op),
         form,
     };
     let request_id = request_id(&parts.headers);

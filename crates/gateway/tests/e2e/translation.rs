@@ -66,6 +66,25 @@ async fn the_responses_only_deployment_refuses_chat_without_translation() {
 }
 
 #[tokio::test]
+async fn azure_clients_are_translated_too() {
+    let (mock, gw) = setup().await;
+    let resp = client()
+        .post(gw.url("/openai/deployments/codex/chat/completions?api-version=2024-10-21"))
+        .header("api-key", CLIENT_KEY)
+        .json(&json!({"messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["object"], "chat.completion");
+    let r = mock.requests().pop().unwrap();
+    // The client's dated version was for chat; responses go to the v1 surface.
+    assert_eq!(r.path, "/openai/v1/responses");
+    assert_eq!(r.json().unwrap()["model"], "gpt-5-codex");
+}
+
+#[tokio::test]
 async fn frames_split_anywhere_translate_the_same() {
     let (_mock, gw) = setup().await;
     let body = json!({"model": "codex", "stream": true,
