@@ -3,5 +3,6 @@
 pub mod client_keys;
 pub mod cors;
 pub mod extra_params;
+pub mod images;
 
 pub use client_keys::ClientKeys;
