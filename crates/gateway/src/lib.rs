@@ -10,7 +10,8 @@
 //! - [`call`]: one client request, dialect-neutral: operation, model alias, body, stream flag.
 //! - [`multipart`]: multipart uploads (audio, image edits): spooled (memory, then an unlinked
 //!   temp file), scanned for the `model` field, replayed per attempt with it rewritten.
-//! - [`policy`]: client-key authentication.
+//! - [`policy`]: client-key authentication, CORS, Model Inference's `extra-parameters`, and
+//!   request image compression (large inline images downscaled before routing).
 //! - [`proxy`]: the forwarding pipeline every dialect shares: key, body, route, send, respond.
 //! - [`resources`]: APIs about a resource, not a model: files, batches and fine-tuning (to
 //!   `resources.upstream`, uploads streamed) and stored responses (to the upstream that
