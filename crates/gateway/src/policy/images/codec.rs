@@ -167,10 +167,16 @@ fn encode(image: DynamicImage, alpha: bool, s: &ImageCompression) -> Result<Enco
             "image/jpeg"
         }
         (Output::Jpeg, true) => {
+            // zlib level 3, not the default 6: for a 3000×2000 RGBA photo the whole request
+            // took a third of the time, for 4% more bytes.
             let rgba = image.into_rgba8();
-            PngEncoder::new_with_quality(&mut bytes, CompressionType::Default, PngFilter::Adaptive)
-                .write_image(rgba.as_raw(), width, height, ExtendedColorType::Rgba8)
-                .map_err(|e| failed(&e))?;
+            PngEncoder::new_with_quality(
+                &mut bytes,
+                CompressionType::Level(3),
+                PngFilter::Adaptive,
+            )
+            .write_image(rgba.as_raw(), width, height, ExtendedColorType::Rgba8)
+            .map_err(|e| failed(&e))?;
             "image/png"
         }
         (Output::Webp, alpha) => {
