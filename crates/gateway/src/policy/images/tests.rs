@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use image::{GenericImageView, ImageFormat};
+use image::{DynamicImage, GenericImageView, ImageFormat};
 use serde_json::{Value, json};
 
 use super::test_images::*;
@@ -32,8 +32,6 @@ async fn run(body: &Value, s: &Arc<ImageCompression>) -> Result<Value, GatewayEr
     let out = compress(bytes(body), s).await?;
     Ok(serde_json::from_slice(&out).unwrap())
 }
-
-use image::DynamicImage;
 
 #[tokio::test]
 async fn a_large_image_is_recompressed_and_nothing_else_changes() {
