@@ -1,7 +1,7 @@
 //! Micro-benchmarks for the per-request hot pieces, so a regression shows up without a load
 //! test: the response side scanners (SSE and JSON tail), the request body peek and model
-//! splice, request normalization, the SSE edit that hides the usage chunk, the routing decision
-//! and the client-key check.
+//! splice, the image-compression fast path, request normalization, the SSE edit that hides
+//! the usage chunk, the routing decision and the client-key check.
 //!
 //! Inputs are built once, outside the timed loops, and shaped like real Azure OpenAI traffic.
 //! Byte throughput is reported for body work, element throughput (one request) for the rest.
@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use aoai_gateway::call::{self, Operation};
 use aoai_gateway::config::{self, ModelFamily, UpstreamKind};
+use aoai_gateway::policy::images;
 use aoai_gateway::policy::normalize::{self, Rules};
 use aoai_gateway::rewrite::EditPlan;
 use aoai_gateway::state::Runtime;
@@ -491,6 +492,36 @@ fn sse_edit(c: &mut Criterion) {
     g.finish();
 }
 
+/// The image-compression check every JSON request pays when the feature is on: a length test,
+/// then (for bodies long enough to hold a large image) two `memmem` scans.
+fn image_fast_path(c: &mut Criterion) {
+    let body = Bytes::from(chat_request(250));
+    assert!(
+        (90_000..110_000).contains(&body.len()),
+        "{} bytes",
+        body.len()
+    );
+    let settings = |min_bytes| {
+        let cfg = config::ImageCompressionConfig {
+            min_bytes,
+            ..Default::default()
+        };
+        images::ImageCompression::from_config(Some(&cfg)).unwrap()
+    };
+    // Default minBytes (256 KiB): a 100 KB body cannot hold such an image; 1 KiB: it is scanned.
+    let (default, scanned) = (settings(262_144), settings(1_024));
+    assert!(!default.may_hold_images(&body) && !scanned.may_hold_images(&body));
+    let mut g = c.benchmark_group("image_fast_path");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    g.bench_function("length_only/100k", |b| {
+        b.iter(|| default.may_hold_images(black_box(&body)))
+    });
+    g.bench_function("memmem/100k", |b| {
+        b.iter(|| scanned.may_hold_images(black_box(&body)))
+    });
+    g.finish();
+}
+
 fn routing(c: &mut Criterion) {
     let with_fallback = runtime(true);
     let without = runtime(false);
@@ -552,6 +583,7 @@ criterion_group!(
     request_body,
     normalization,
     sse_edit,
+    image_fast_path,
     routing,
     client_keys
 );

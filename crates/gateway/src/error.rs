@@ -39,6 +39,11 @@ pub enum GatewayError {
         param: Option<&'static str>,
         code: &'static str,
     },
+    /// An inline request image the gateway had to decode and could not. Its own variant because
+    /// `param` names where the image sits (`messages[0].content[1].image_url.url`), which no
+    /// static string can.
+    #[error("{message}")]
+    InvalidImage { message: String, param: String },
     #[error(
         "You didn't provide an API key. Send it as `Authorization: Bearer KEY`, `api-key: KEY` \
          or `x-api-key: KEY`."
@@ -127,7 +132,9 @@ struct Body<'a> {
 impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidJson(_) | Self::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::InvalidJson(_) | Self::InvalidRequest { .. } | Self::InvalidImage { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::MissingApiKey | Self::InvalidApiKey | Self::AdminUnauthorized => {
                 StatusCode::UNAUTHORIZED
             }
@@ -166,6 +173,7 @@ impl GatewayError {
         match self {
             Self::InvalidJson(_) => "invalid_json",
             Self::InvalidRequest { code, .. } => code,
+            Self::InvalidImage { .. } => "invalid_image",
             Self::MissingApiKey | Self::InvalidApiKey => "invalid_api_key",
             Self::ModelNotFound(_) => "model_not_found",
             Self::NotFound { .. } => "unknown_url",
@@ -195,9 +203,10 @@ impl GatewayError {
         }
     }
 
-    fn param(&self) -> Option<&'static str> {
+    fn param(&self) -> Option<&str> {
         match self {
             Self::InvalidRequest { param, .. } => *param,
+            Self::InvalidImage { param, .. } => Some(param),
             Self::ModelNotFound(_) => Some("model"),
             _ => None,
         }
@@ -308,6 +317,22 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("`gpt-4o`")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_invalid_image_names_where_it_sits() {
+        let err = GatewayError::InvalidImage {
+            message: "bad".into(),
+            param: "messages[0].content[1].image_url.url".into(),
+        };
+        let (status, json) = body_json(err).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(json["error"]["code"], "invalid_image");
+        assert_eq!(json["error"]["type"], "invalid_request_error");
+        assert_eq!(
+            json["error"]["param"],
+            "messages[0].content[1].image_url.url"
         );
     }
 

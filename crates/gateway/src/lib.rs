@@ -10,8 +10,9 @@
 //! - [`call`]: one client request, dialect-neutral: operation, model alias, body, stream flag.
 //! - [`multipart`]: multipart uploads (audio, image edits): spooled (memory, then an unlinked
 //!   temp file), scanned for the `model` field, replayed per attempt with it rewritten.
-//! - [`policy`]: client-key authentication, Model Inference's `extra-parameters`, request
-//!   normalization per model family, image compression.
+//! - [`policy`]: client-key authentication, CORS, Model Inference's `extra-parameters`,
+//!   request image compression (large inline images downscaled before routing) and request
+//!   normalization per model family.
 //! - [`rewrite`]: what the gateway changes in bodies: the request prepared for the upstream
 //!   (translated, normalized) and the answer edited back (translation, the usage chunk it asked
 //!   for, filter annotations, content-filter refusals in OpenAI's shape).

@@ -17,7 +17,7 @@ use crate::call::{self, BodyModel, Call, ClientApiVersion, ModelField, Operation
 use crate::error::GatewayError;
 use crate::inbound::shapes::{self, Dialect};
 use crate::multipart::{self, Form};
-use crate::policy::{extra_params, normalize};
+use crate::policy::{extra_params, images, normalize};
 use crate::resources::capture;
 use crate::resources::owners::{self, Owner, ResponseOwners};
 use crate::rewrite::{self, EditPlan};
@@ -200,6 +200,9 @@ async fn forward_inner(
         let mut bytes = read_body(body, &parts.headers, rt.body_limit).await?;
         if let Dialect::Inference = inbound.dialect {
             bytes = extra_params::apply(op, &parts.headers, bytes)?;
+        }
+        if let Some(images) = &rt.images {
+            bytes = images::compress(bytes, images).await?;
         }
         let (model_field, stream, previous) = call::peek_with_previous(&bytes)?;
         (bytes, None, model_field, stream, previous)

@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::{AdminAuthConfig, AuthMode, Config};
 use crate::policy::ClientKeys;
+use crate::policy::images::ImageCompression;
 use crate::resources::ResponseOwners;
 use crate::route::ModelTable;
 use crate::route::health::HealthPolicy;
@@ -60,6 +61,8 @@ pub struct Runtime {
     /// TLS for realtime WebSocket upstreams: the pooled clients' roots, ALPN `http/1.1` (a
     /// WebSocket handshake is an HTTP/1.1 upgrade).
     pub ws_tls: Arc<rustls::ClientConfig>,
+    /// `server.imageCompression`, when enabled.
+    pub images: Option<Arc<ImageCompression>>,
 }
 
 fn ms(v: u64) -> Duration {
@@ -155,6 +158,7 @@ impl Runtime {
             admin: admin_credentials(&server.admin_auth),
             created,
             ws_tls: Arc::new(ws_tls),
+            images: ImageCompression::from_config(server.image_compression.as_ref()),
             config,
         })
     }

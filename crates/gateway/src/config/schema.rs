@@ -78,7 +78,7 @@ pub struct ServerConfig {
     /// Seed Caddy settings; kept and validated so seed files load. Used by the TLS issue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caddy: Option<CaddyConfig>,
-    /// Seed image-compression settings; kept and validated so seed files load.
+    /// Recompression of large inline request images (seed `imageCompression`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_compression: Option<ImageCompressionConfig>,
     /// Cross-origin access for browser clients; absent, no CORS headers are sent.
@@ -311,7 +311,8 @@ impl Default for CaddyTransportConfig {
     }
 }
 
-/// Downscaling of request images (`server.imageCompression`), with the seed's defaults.
+/// Downscaling of inline request images (`server.imageCompression`), with the seed's defaults;
+/// absent, images are forwarded untouched.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ImageCompressionConfig {
@@ -323,8 +324,13 @@ pub struct ImageCompressionConfig {
     /// Encoder quality, `0 < quality <= 1`.
     #[serde(default = "default_image_quality")]
     pub quality: f64,
+    /// The re-encoding format; under `jpeg`, an image with transparency becomes a PNG instead.
     #[serde(default)]
     pub format: ImageFormat,
+    /// Images whose decoded size is at most this many bytes are forwarded untouched (not in
+    /// the seed, which recompressed every image).
+    #[serde(default = "default_image_min_bytes")]
+    pub min_bytes: u64,
 }
 
 impl Default for ImageCompressionConfig {
@@ -334,6 +340,7 @@ impl Default for ImageCompressionConfig {
             max_size: default_image_max_size(),
             quality: default_image_quality(),
             format: ImageFormat::default(),
+            min_bytes: default_image_min_bytes(),
         }
     }
 }
@@ -713,6 +720,10 @@ fn default_image_max_size() -> u32 {
 }
 fn default_image_quality() -> f64 {
     0.85
+}
+/// 256 KiB: below it, decoding and re-encoding an image costs more than the bytes it saves.
+fn default_image_min_bytes() -> u64 {
+    262_144
 }
 fn default_scope() -> String {
     "https://cognitiveservices.azure.com/.default".to_owned()

@@ -157,6 +157,7 @@ const IMAGE_COMPRESSION: &[Field] = &[
     opt("maxSize", U32),
     opt("quality", F64),
     opt("format", Shape::Leaf(leaf::<ImageFormat>)),
+    opt("minBytes", U64),
 ];
 
 const AUTH: &[Field] = &[

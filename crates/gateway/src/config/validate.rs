@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use super::schema::{
-    AuthConfig, AuthMode, Config, DEFAULT_API_VERSION, INFERENCE_API_VERSIONS, ModelConfig,
-    ROUTE_OPERATIONS, ServerConfig, Strategy, UpstreamConfig, UpstreamKind,
+    AuthConfig, AuthMode, Config, DEFAULT_API_VERSION, INFERENCE_API_VERSIONS,
+    ImageCompressionConfig, ModelConfig, ROUTE_OPERATIONS, ServerConfig, Strategy, UpstreamConfig,
+    UpstreamKind,
 };
 use super::shape::join_key;
 use super::{Problem, Severity};
@@ -171,14 +172,26 @@ impl Validator {
             }
         }
         if let Some(image) = &s.image_compression {
-            if !(image.quality > 0.0 && image.quality <= 1.0) {
-                let message = "must be greater than 0 and at most 1";
-                self.error("$.server.imageCompression.quality", message);
-            }
-            self.positive(
-                "$.server.imageCompression.maxSize",
-                u64::from(image.max_size),
+            self.image_compression(image, s.body_limit);
+        }
+    }
+
+    fn image_compression(&mut self, image: &ImageCompressionConfig, body_limit: u64) {
+        if !(image.quality > 0.0 && image.quality <= 1.0) {
+            let message = "must be greater than 0 and at most 1";
+            self.error("$.server.imageCompression.quality", message);
+        }
+        if !(1..=MAX_IMAGE_SIZE).contains(&image.max_size) {
+            let message = format!("must be between 1 and {MAX_IMAGE_SIZE} (WebP's largest side)");
+            self.error("$.server.imageCompression.maxSize", message);
+        }
+        // Base64 takes 4 bytes of body per 3 of image.
+        if image.enabled && image.min_bytes >= body_limit / 4 * 3 {
+            let message = format!(
+                "no image can be larger than this in a body of at most bodyLimit ({body_limit}) \
+                 bytes, so none is compressed"
             );
+            self.warn("$.server.imageCompression.minBytes", message);
         }
     }
 
@@ -472,6 +485,9 @@ impl Validator {
         used
     }
 }
+
+/// Largest `imageCompression.maxSize`: libwebp's limit, so every format can encode the result.
+pub const MAX_IMAGE_SIZE: u32 = 16_383;
 
 /// Most deployments in one pool (a request tracks the ones it tried in a 64-bit set).
 pub const MAX_POOL: usize = 64;

@@ -3,6 +3,7 @@
 pub mod client_keys;
 pub mod cors;
 pub mod extra_params;
+pub mod images;
 pub mod normalize;
 
 pub use client_keys::ClientKeys;

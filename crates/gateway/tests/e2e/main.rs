@@ -19,6 +19,7 @@ mod entra;
 mod env_mode;
 mod errors;
 mod failover;
+mod image_compression;
 mod inference_inbound;
 mod normalize;
 mod realtime;

@@ -628,4 +628,28 @@ fn caddy_and_image_compression() {
         "$.server.imageCompression.quality",
     );
     only(image(0.85, 0), Error, "$.server.imageCompression.maxSize");
+    clean(image(0.85, 16_383));
+    only(
+        image(0.85, 16_384),
+        Error,
+        "$.server.imageCompression.maxSize",
+    );
+    // A threshold no image in a bodyLimit-sized body can pass is a warning, unless turned off.
+    let min_bytes = |min_bytes: u64, enabled: bool| {
+        move |c: &mut Config| {
+            c.server.body_limit = 4_000;
+            c.server.image_compression = Some(ImageCompressionConfig {
+                min_bytes,
+                enabled,
+                ..Default::default()
+            });
+        }
+    };
+    clean(min_bytes(2_999, true));
+    only(
+        min_bytes(3_000, true),
+        Warning,
+        "$.server.imageCompression.minBytes",
+    );
+    clean(min_bytes(3_000, false));
 }
