@@ -7,7 +7,7 @@ use http::StatusCode;
 use super::json_edit::{JsonEdit, Translate};
 use super::sse_edit::SseEdit;
 use crate::body::BoxError;
-use crate::stream::Scanner;
+use crate::stream::BodyKind;
 use crate::translate::EventTranslator;
 
 /// A response body rewrite. Upstream bytes go in as they arrive; what comes out goes to the
@@ -50,20 +50,20 @@ impl EditPlan {
         status: StatusCode,
         content_type: Option<&str>,
     ) -> Option<Box<dyn BodyEdit>> {
-        let scanner = Scanner::for_content_type(content_type);
+        let kind = BodyKind::of(content_type);
         if !status.is_success() {
             // Error envelopes are the same in both APIs: never translated.
-            let json = matches!(scanner, Scanner::Json(_));
+            let json = kind == BodyKind::Json;
             return (self.reshape_filter_errors && json && status == StatusCode::BAD_REQUEST)
                 .then(|| Box::new(JsonEdit::filter_error()) as Box<dyn BodyEdit>);
         }
-        match (scanner, self.back) {
-            (Scanner::Sse(_), Some(back)) => Some(Box::new(SseEdit::translate(
+        match (kind, self.back) {
+            (BodyKind::Sse, Some(back)) => Some(Box::new(SseEdit::translate(
                 back.stream,
                 back.responses_client,
             ))),
-            (Scanner::Json(_), Some(back)) => Some(Box::new(JsonEdit::translate(back.json))),
-            (Scanner::Sse(_), None) if self.strip_usage || self.drop_annotations => Some(Box::new(
+            (BodyKind::Json, Some(back)) => Some(Box::new(JsonEdit::translate(back.json))),
+            (BodyKind::Sse, None) if self.strip_usage || self.drop_annotations => Some(Box::new(
                 SseEdit::filter(self.strip_usage, self.drop_annotations),
             )),
             _ => None,

@@ -31,6 +31,37 @@ pub struct ScanOutcome {
     pub content_filtered: bool,
 }
 
+/// What a response body is, by its content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Sse,
+    Json,
+    Opaque,
+}
+
+impl BodyKind {
+    /// `text/event-stream` → Sse; `application/json` (or `+json`) → Json; else Opaque.
+    pub fn of(ct: Option<&str>) -> Self {
+        let Some(ct) = ct else {
+            return Self::Opaque;
+        };
+        let mime = ct.split(';').next().unwrap_or_default().trim();
+        let suffix = mime
+            .len()
+            .checked_sub(5)
+            .and_then(|i| mime.as_bytes().get(i..));
+        if mime.eq_ignore_ascii_case("text/event-stream") {
+            Self::Sse
+        } else if mime.eq_ignore_ascii_case("application/json")
+            || suffix.is_some_and(|s| s.eq_ignore_ascii_case(b"+json"))
+        {
+            Self::Json
+        } else {
+            Self::Opaque
+        }
+    }
+}
+
 /// The scanner for one response body, chosen by its content type.
 #[derive(Debug)]
 pub enum Scanner {
@@ -43,22 +74,10 @@ impl Scanner {
     /// Choose by response content-type: `text/event-stream` → Sse; `application/json` (or
     /// `+json`) → Json; else Opaque.
     pub fn for_content_type(ct: Option<&str>) -> Self {
-        let Some(ct) = ct else {
-            return Self::Opaque;
-        };
-        let mime = ct.split(';').next().unwrap_or_default().trim();
-        let suffix = mime
-            .len()
-            .checked_sub(5)
-            .and_then(|i| mime.as_bytes().get(i..));
-        if mime.eq_ignore_ascii_case("text/event-stream") {
-            Self::Sse(SseScanner::new())
-        } else if mime.eq_ignore_ascii_case("application/json")
-            || suffix.is_some_and(|s| s.eq_ignore_ascii_case(b"+json"))
-        {
-            Self::Json(JsonTail::new())
-        } else {
-            Self::Opaque
+        match BodyKind::of(ct) {
+            BodyKind::Sse => Self::Sse(SseScanner::new()),
+            BodyKind::Json => Self::Json(JsonTail::new()),
+            BodyKind::Opaque => Self::Opaque,
         }
     }
 
