@@ -26,7 +26,7 @@
 //!   the send/retry loop, the failover loop for pools, retry-after parsing and header hygiene;
 //!   the WebSocket handshake and realtime session opening.
 //! - [`stream`]: the side scanner that finds usage and error events in JSON and SSE bodies (and
-//!   the realtime `response.done` reader).
+//!   the realtime `response.done` reader), and the SSE event splitter the body edits work on.
 //! - [`translate`]: Chat Completions ⇄ Responses translation (requests, JSON answers, streams)
 //!   for models routed to the other API.
 //! - [`body`]: the response body wrapper: forwards frames, enforces idle/total timeouts, feeds

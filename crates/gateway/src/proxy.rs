@@ -9,12 +9,12 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, header};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use tokio::time::Instant;
 
-use crate::body::ObservedBody;
+use crate::body::{BodyTimeout, ObservedBody};
 use crate::call::{self, BodyModel, Call, ClientApiVersion, ModelField, Operation};
-use crate::error::GatewayError;
+use crate::error::{GatewayError, Phase};
 use crate::inbound::shapes::{self, Dialect};
 use crate::multipart::{self, Form};
 use crate::policy::{extra_params, images, normalize};
@@ -231,7 +231,7 @@ async fn forward_inner(
     };
     let request_id = request_id(&parts.headers);
     let deadline = Instant::now() + rt.policy.total;
-    let (upstream, stats, lease, owner) = match route {
+    let (upstream, answered_by, stats, lease, owner) = match route {
         Route::One(target) => {
             let outbound = Outbound {
                 call: &call,
@@ -244,7 +244,7 @@ async fn forward_inner(
             match send::send(&outbound).await {
                 Ok(r) => {
                     let owner = creates_response(&call, &target);
-                    (r, target.stats, None, owner)
+                    (r, target.upstream, target.stats, None, owner)
                 }
                 Err(err) => return Err(failed(&target.stats, &call, &target.upstream.name, err)),
             }
@@ -270,6 +270,7 @@ async fn forward_inner(
                     let owner = creates_response(&call, d.target);
                     (
                         d.response,
+                        Arc::clone(&d.target.upstream),
                         Arc::clone(&d.target.stats),
                         Some(d.lease),
                         owner,
@@ -290,6 +291,7 @@ async fn forward_inner(
     let content_type = head.headers.get(header::CONTENT_TYPE).cloned();
     let content_type = content_type.as_ref().and_then(|v| v.to_str().ok());
     let edit = edit.into_edit(head.status, content_type);
+    let whole = edit.as_ref().is_some_and(|e| e.whole());
     if edit.is_some() {
         head.headers.remove(header::CONTENT_LENGTH);
     }
@@ -303,8 +305,47 @@ async fn forward_inner(
         lease,
     )
     .with_edit(edit);
-    let body = capture::body(observed, head.status, owner, owners);
+    if !whole {
+        let body = capture::body(observed, head.status, owner, owners);
+        return Ok(Response::from_parts(head, body).into_response());
+    }
+    // A whole-body edit (a translated answer, a reshaped error) is only known to succeed at its
+    // end: collected before the headers go out, a failure is a 502, not a 200 cut short.
+    let bytes = match observed.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) => return Err(body_failure(err, &answered_by.name, &rt.policy)),
+    };
+    head.headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let body = capture::body(Full::new(bytes), head.status, owner, owners);
     Ok(Response::from_parts(head, body).into_response())
+}
+
+/// Why a collected answer could not be completed, as the client is told.
+fn body_failure(
+    err: crate::body::BoxError,
+    upstream: &str,
+    policy: &crate::state::UpstreamPolicy,
+) -> GatewayError {
+    let err = match err.downcast::<GatewayError>() {
+        Ok(err) => return *err,
+        Err(err) => err,
+    };
+    let upstream = upstream.to_owned();
+    match err.downcast_ref::<BodyTimeout>() {
+        Some(timeout) => GatewayError::UpstreamTimeout {
+            upstream,
+            phase: Phase::Total,
+            ms: match timeout {
+                BodyTimeout::Idle(idle) => u64::try_from(idle.as_millis()).unwrap_or(u64::MAX),
+                BodyTimeout::Total => u64::try_from(policy.total.as_millis()).unwrap_or(u64::MAX),
+            },
+        },
+        None => GatewayError::UpstreamUnreachable {
+            upstream,
+            detail: format!("the answer broke off: {err}"),
+        },
+    }
 }
 
 /// Where the body's `model` stands after the gateway rewrote the body (its value is kept,

@@ -93,4 +93,9 @@ impl BodyEdit for JsonEdit {
     fn broken(&mut self, _code: &str, _message: &str) -> Option<Bytes> {
         None
     }
+
+    /// A translation is collected; an error being reshaped streams (it may pass through).
+    fn whole(&self) -> bool {
+        matches!(self.kind, Kind::Translate(_))
+    }
 }

@@ -19,6 +19,11 @@ pub trait BodyEdit: Send {
     fn end(&mut self) -> Result<Bytes, BoxError>;
     /// The upstream body broke: the client's last event, if this body can carry one.
     fn broken(&mut self, code: &str, message: &str) -> Option<Bytes>;
+    /// The client's body exists only once the upstream's has ended (it is collected before the
+    /// response is sent, so a failure can still be an error status).
+    fn whole(&self) -> bool {
+        false
+    }
 }
 
 /// The translation of an answer to the client's API, for either body kind.

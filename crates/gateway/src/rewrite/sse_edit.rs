@@ -115,16 +115,16 @@ impl BodyEdit for SseEdit {
         if let Some(translator) = &mut self.translator {
             translator.finish(false, &mut out);
         }
-        let error = serde_json::json!({
-            "message": message, "type": "upstream_error", "param": null, "code": code,
-        });
         let event = if self.responses_client {
             let body = serde_json::json!({
                 "type": "error", "code": code, "message": message, "param": null,
             });
             format!("event: error\ndata: {body}\n\n")
         } else {
-            format!("data: {}\n\n", serde_json::json!({ "error": error }))
+            let body = serde_json::json!({"error": {
+                "message": message, "type": "upstream_error", "param": null, "code": code,
+            }});
+            format!("data: {body}\n\n")
         };
         out.extend_from_slice(event.as_bytes());
         Some(Bytes::from(out))

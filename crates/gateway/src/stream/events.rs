@@ -104,8 +104,11 @@ impl EventSplitter {
             }
             self.started = true;
             if !self.passing {
-                let line = self.buf[start..start + end].to_vec();
-                self.field(&line);
+                field(
+                    &self.buf[start..start + end],
+                    &mut self.name,
+                    &mut self.data,
+                );
             }
         }
         if self.buf.len() > self.max {
@@ -133,11 +136,11 @@ impl EventSplitter {
         }
         // A last line without a terminator still counts as a line.
         if !self.passing && self.scanned < self.buf.len() {
-            let line = self.buf[self.scanned..].to_vec();
-            let line = line.strip_suffix(b"\r").unwrap_or(&line).to_vec();
+            let line = &self.buf[self.scanned..];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
             if !line.is_empty() {
                 self.started = true;
-                self.field(&line);
+                field(line, &mut self.name, &mut self.data);
             }
             self.scanned = self.buf.len();
         }
@@ -165,27 +168,28 @@ impl EventSplitter {
             oversized,
         }
     }
+}
 
-    fn field(&mut self, line: &[u8]) {
-        let (field, value) = match line.iter().position(|b| *b == b':') {
-            Some(0) => return,
-            Some(i) => {
-                let value = &line[i + 1..];
-                (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
-            }
-            None => (line, &b""[..]),
-        };
-        match field {
-            b"data" => match &mut self.data {
-                Some(data) => {
-                    data.push(b'\n');
-                    data.extend_from_slice(value);
-                }
-                None => self.data = Some(value.to_vec()),
-            },
-            b"event" => self.name = Some(String::from_utf8_lossy(value).into_owned()),
-            _ => {}
+/// Folds one field line into the event being read (comments and unknown fields are ignored).
+fn field(line: &[u8], name: &mut Option<String>, data: &mut Option<Vec<u8>>) {
+    let (field, value) = match line.iter().position(|b| *b == b':') {
+        Some(0) => return,
+        Some(i) => {
+            let value = &line[i + 1..];
+            (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
         }
+        None => (line, &b""[..]),
+    };
+    match field {
+        b"data" => match data {
+            Some(data) => {
+                data.push(b'\n');
+                data.extend_from_slice(value);
+            }
+            None => *data = Some(value.to_vec()),
+        },
+        b"event" => *name = Some(String::from_utf8_lossy(value).into_owned()),
+        _ => {}
     }
 }
 

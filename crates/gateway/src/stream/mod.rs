@@ -1,6 +1,8 @@
 //! Side scanners for response bodies. Bodies are forwarded frame by frame, unchanged; a
 //! scanner sees each frame as `&[u8]` and keeps only a small tail to find token usage,
 //! error events and completion, so nothing proportional to the body is retained.
+//! [`events`] splits an SSE body into whole events for the bodies the gateway does edit
+//! ([`crate::rewrite`]).
 
 pub mod events;
 mod json_tail;

@@ -171,6 +171,45 @@ async fn a_broken_translated_stream_ends_with_an_error_event() {
 }
 
 #[tokio::test]
+async fn an_answer_that_cannot_be_translated_is_a_502_not_a_cut_200() {
+    let (_mock, gw) = setup().await;
+    // mock-azure sends half of the JSON answer, then drops the connection.
+    let resp = post_with(
+        &gw,
+        "/v1/chat/completions",
+        &[("x-mock-cut-after", "1")],
+        &chat_body("codex"),
+    )
+    .await;
+    assert_eq!(resp.status(), 502);
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "upstream_unreachable", "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("broke off"),
+        "{err}"
+    );
+    // A whole translated answer has its length.
+    let resp = post(
+        &gw,
+        "/v1/responses",
+        &json!({"model": "engine-chat", "input": "hi"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let length: usize = resp.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(resp.bytes().await.unwrap().len(), length);
+    let stats = stats_until(&gw, |s| s["perModel"]["codex"]["errors"] == 1).await;
+    assert_eq!(stats["perModel"]["codex"]["errors"], 1);
+}
+
+#[tokio::test]
 async fn upstream_errors_pass_untranslated() {
     let (_mock, gw) = setup().await;
     let resp = post_with(

@@ -5,21 +5,10 @@ use serde_json::{Map, Value};
 use super::{Rules, rename};
 use crate::error::GatewayError;
 
-/// Chat parameters reasoning models refuse. `logprobs`/`top_logprobs` are not here: the rule
-/// that sets `logprobs` for `top_logprobs` keeps them working where the deployment allows.
-const CHAT_REFUSED: [&str; 8] = [
-    "temperature",
-    "top_p",
-    "presence_penalty",
-    "frequency_penalty",
-    "logit_bias",
-    "service_tier",
-    "verbosity",
-    "top_k",
-];
-
-/// The same for the Responses API (`verbosity` lives under `text` there).
-const RESPONSES_REFUSED: [&str; 8] = [
+/// Parameters reasoning models refuse, on chat and on Responses (where `verbosity` belongs
+/// under `text`). `logprobs`/`top_logprobs` are not here: the rule that sets `logprobs` for
+/// `top_logprobs` keeps them working where the deployment allows.
+const REFUSED: [&str; 8] = [
     "temperature",
     "top_p",
     "presence_penalty",
@@ -82,7 +71,7 @@ pub(super) fn chat(
         }
     }
     if rules.drop_unsupported {
-        changed |= drop_refused(map, &CHAT_REFUSED, rules, dropped);
+        changed |= drop_refused(map, rules, dropped);
     }
     Ok(changed)
 }
@@ -125,7 +114,7 @@ pub(super) fn responses(
         }
     }
     if rules.drop_unsupported {
-        changed |= drop_refused(map, &RESPONSES_REFUSED, rules, dropped);
+        changed |= drop_refused(map, rules, dropped);
     }
     Ok(changed)
 }
@@ -167,12 +156,11 @@ fn bad_effort(param: &'static str, got: &str) -> GatewayError {
 
 fn drop_refused(
     map: &mut Map<String, Value>,
-    refused: &[&'static str],
     rules: &Rules,
     dropped: &mut Vec<&'static str>,
 ) -> bool {
     let mut changed = false;
-    for name in refused {
+    for name in &REFUSED {
         if rules.keep.iter().any(|k| k == name) {
             continue;
         }
