@@ -65,6 +65,7 @@ impl Rig {
             .arg("--config")
             .arg(&config_path)
             .env("LOG_LEVEL", "warn")
+            .env("DATA_DIR", dir.0.join("data"))
             .envs(bins.gateway_env.iter().map(|(k, v)| (k, v)))
             .stderr(log);
         let gateway = Proc::start("aoai-gateway", gw_cmd).await?;

@@ -1,9 +1,11 @@
 //! `aoai-gateway`: the CLI. Everything else lives in the library.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use aoai_gateway::telemetry::{Ledger, LogBuffer, Telemetry};
 use aoai_gateway::{config, demo, listen, state::AppState, worker};
 use clap::{Parser, Subcommand};
 
@@ -111,10 +113,26 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let workers = worker::resolve(loaded.config.server.workers);
     // Before the state is built: its upstream clients are sized by the worker count.
     worker::set_count(workers);
-    let app = AppState::new(loaded.config)?;
+    let ledger = open_ledger(&loaded.config.server)?;
+    let telemetry = Telemetry::new(ledger, Arc::new(LogBuffer::default()));
+    let app = AppState::with_telemetry(loaded.config, telemetry)?;
     tracing::info!(source = ?loaded.source, workers, "config loaded");
-    listen::run(&host, port, workers, app, |addr| {
+    let served = listen::run(&host, port, workers, Arc::clone(&app), |addr| {
         say(&format!("aoai-gateway listening on http://{addr}"));
+    });
+    // Rows still queued reach the database before the process ends.
+    app.telemetry.ledger.close();
+    served
+}
+
+/// The usage ledger, when enabled. A ledger that cannot be opened stops the start: running
+/// without the accounting an operator configured would lose what they pay for, silently.
+fn open_ledger(server: &config::ServerConfig) -> Result<Ledger, String> {
+    if !server.usage.enabled {
+        return Ok(Ledger::disabled());
+    }
+    Ledger::open(&server.usage, Path::new(&server.data_dir)).map_err(|e| {
+        format!("usage ledger: {e} (set server.usage.enabled: false to run without it)")
     })
 }
 

@@ -15,7 +15,7 @@ use crate::policy::images::ImageCompression;
 use crate::resources::ResponseOwners;
 use crate::route::ModelTable;
 use crate::route::health::HealthPolicy;
-use crate::telemetry::Stats;
+use crate::telemetry::{Stats, Telemetry};
 use crate::upstream::client::{self, ClientSettings};
 use crate::upstream::{Credential, Upstream};
 
@@ -168,19 +168,29 @@ impl Runtime {
 #[derive(Debug)]
 pub struct AppState {
     pub runtime: ArcSwap<Runtime>,
-    pub stats: Arc<Stats>,
+    /// Stats, metrics, the usage ledger and the log ring; they outlive config reloads.
+    pub telemetry: Arc<Telemetry>,
     /// Which upstream stored each recent response (Responses API), across config reloads.
     pub responses: Arc<ResponseOwners>,
 }
 
 impl AppState {
+    /// State with in-memory telemetry only (no ledger file).
     pub fn new(config: Config) -> Result<Arc<Self>, String> {
-        let stats = Arc::new(Stats::default());
-        let runtime = Runtime::build(config, Arc::clone(&stats))?;
+        Self::with_telemetry(config, Telemetry::in_memory())
+    }
+
+    pub fn with_telemetry(config: Config, telemetry: Telemetry) -> Result<Arc<Self>, String> {
+        let runtime = Runtime::build(config, Arc::clone(&telemetry.stats))?;
         Ok(Arc::new(Self {
             runtime: ArcSwap::from_pointee(runtime),
-            stats,
+            telemetry: Arc::new(telemetry),
             responses: Arc::new(ResponseOwners::default()),
         }))
+    }
+
+    /// The in-memory per-model counters.
+    pub fn stats(&self) -> &Stats {
+        &self.telemetry.stats
     }
 }

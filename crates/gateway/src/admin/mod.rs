@@ -28,7 +28,7 @@ async fn stats(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response
     if let Err(e) = auth::check(rt.admin.as_ref(), &headers) {
         return e.into_response();
     }
-    Json(app.stats.snapshot()).into_response()
+    Json(app.stats().snapshot()).into_response()
 }
 
 async fn deployments(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {

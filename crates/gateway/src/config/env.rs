@@ -94,6 +94,25 @@ pub(super) fn apply_overrides(
         up.pool.connections = v;
     }
 
+    if let Some(v) = int("USAGE_RETENTION_DAYS", 0, 36_500).and_then(|v| v.try_into().ok()) {
+        server.usage.retention_days = v;
+    }
+    if let Some(v) = int("METRICS_PORT", 1, u64::from(u16::MAX)).and_then(|v| v.try_into().ok()) {
+        server.metrics.port = Some(v);
+    }
+    if let Some(dir) = var(env, "DATA_DIR") {
+        server.data_dir = dir;
+    }
+    if let Some(path) = var(env, "USAGE_DB_PATH") {
+        server.usage.path = Some(path);
+    }
+    if let Some(token) = var(env, "METRICS_BEARER_TOKEN") {
+        server.metrics.bearer_token = Some(token);
+        server
+            .metrics
+            .auth
+            .get_or_insert(crate::config::MetricsAuth::Bearer);
+    }
     if let Some(host) = var(env, "GATEWAY_HOST") {
         server.host = host;
     }

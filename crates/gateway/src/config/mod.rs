@@ -7,6 +7,7 @@
 mod env;
 mod load;
 pub mod normalize;
+pub mod observe;
 pub mod schema;
 mod shape;
 mod validate;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 
 pub use load::{check_text, load};
 pub use normalize::{Annotations, ModelFamily, NormalizeConfig};
+pub use observe::{MetricsAuth, MetricsConfig, UsageConfig};
 pub use schema::*;
 pub use validate::validate;
 

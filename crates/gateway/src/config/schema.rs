@@ -84,6 +84,15 @@ pub struct ServerConfig {
     /// Cross-origin access for browser clients; absent, no CORS headers are sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors: Option<CorsConfig>,
+    /// Where the gateway keeps its own files (the usage ledger); env `DATA_DIR`.
+    #[serde(default = "super::observe::default_data_dir")]
+    pub data_dir: String,
+    /// The persistent usage ledger.
+    #[serde(default)]
+    pub usage: super::observe::UsageConfig,
+    /// The Prometheus endpoint.
+    #[serde(default)]
+    pub metrics: super::observe::MetricsConfig,
 }
 
 /// Which browser origins may call the API routes (not the admin API).
@@ -118,6 +127,9 @@ impl Default for ServerConfig {
             caddy: None,
             image_compression: None,
             cors: None,
+            data_dir: super::observe::default_data_dir(),
+            usage: super::observe::UsageConfig::default(),
+            metrics: super::observe::MetricsConfig::default(),
         }
     }
 }

@@ -99,6 +99,26 @@ const SERVER: &[Field] = &[
         Shape::Nullable(&Shape::Object(IMAGE_COMPRESSION)),
     ),
     opt("cors", Shape::Nullable(&Shape::Object(CORS))),
+    opt("dataDir", STRING),
+    opt("usage", Shape::Object(USAGE)),
+    opt("metrics", Shape::Object(METRICS)),
+];
+
+const USAGE: &[Field] = &[
+    opt("enabled", BOOL),
+    opt("retentionDays", U32),
+    opt("path", NULLABLE_STRING),
+];
+
+const METRICS: &[Field] = &[
+    opt("enabled", BOOL),
+    opt("port", Shape::Leaf(leaf::<Option<u16>>)),
+    opt("host", NULLABLE_STRING),
+    opt(
+        "auth",
+        Shape::Leaf(leaf::<Option<super::observe::MetricsAuth>>),
+    ),
+    opt("bearerToken", NULLABLE_STRING),
 ];
 
 const CORS: &[Field] = &[opt("allowedOrigins", STRING_LIST)];

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::observe::MetricsAuth;
 use super::schema::{
     AuthConfig, AuthMode, Config, DEFAULT_API_VERSION, INFERENCE_API_VERSIONS,
     ImageCompressionConfig, ModelConfig, ROUTE_OPERATIONS, ServerConfig, Strategy, UpstreamConfig,
@@ -171,8 +172,32 @@ impl Validator {
                 self.error("$.server.caddy.email", "required when caddy is enabled");
             }
         }
+        self.observe(s);
         if let Some(image) = &s.image_compression {
             self.image_compression(image, s.body_limit);
+        }
+    }
+
+    fn observe(&mut self, s: &ServerConfig) {
+        if s.data_dir.trim().is_empty() {
+            self.error("$.server.dataDir", "must not be empty");
+        }
+        let m = &s.metrics;
+        if m.auth_mode() == MetricsAuth::Bearer
+            && m.bearer_token
+                .as_deref()
+                .is_none_or(|t| t.trim().is_empty())
+        {
+            self.error(
+                "$.server.metrics.bearerToken",
+                "auth `bearer` needs a bearerToken",
+            );
+        }
+        if m.port.is_some_and(|p| p == s.port && p != 0) {
+            self.error(
+                "$.server.metrics.port",
+                "must differ from server.port (leave it out to serve /metrics on the main port)",
+            );
         }
     }
 

@@ -108,7 +108,7 @@ async fn forward(
     let probing = known.is_none() || candidates.len() > 1;
     let request_id = proxy::request_id(&parts.headers);
     let deadline = Instant::now() + rt.policy.total;
-    let stats = app.stats.model(Family::Responses.stats_bucket());
+    let stats = app.stats().model(Family::Responses.stats_bucket());
     // The last 404 (or failure) while probing, for when no upstream has the id.
     let mut last: Option<Result<http::Response<Incoming>, GatewayError>> = None;
     for (i, upstream) in candidates.iter().enumerate() {

@@ -120,7 +120,7 @@ async fn forward(
     .ok_or_else(not_configured)?;
     let request_id = proxy::request_id(&parts.headers);
     let deadline = Instant::now() + rt.policy.total;
-    let stats = app.stats.model(family.stats_bucket());
+    let stats = app.stats().model(family.stats_bucket());
     let exchange = Exchange {
         upstream,
         method: parts.method.clone(),

@@ -77,6 +77,11 @@ impl Gateway {
                 || k == "SERVER_BODY_LIMIT"
                 || k == "MAX_UPLOAD_BYTES"
                 || k == "RUST_LOG"
+                || k.starts_with("USAGE_")
+                || k.starts_with("METRICS_")
+                || k.starts_with("LOG_")
+                || k == "DATA_DIR"
+                || k == "ADMIN_LOG_BUFFER_SIZE"
             {
                 cmd.env_remove(k);
             }

@@ -146,6 +146,14 @@ fn full_config() -> Config {
     cfg.server.cors = Some(CorsConfig {
         allowed_origins: vec!["*".to_owned()],
     });
+    cfg.server.usage.path = Some("usage.db".to_owned());
+    cfg.server.metrics = crate::config::MetricsConfig {
+        enabled: true,
+        port: Some(9464),
+        host: Some("127.0.0.1".to_owned()),
+        auth: Some(crate::config::MetricsAuth::Bearer),
+        bearer_token: Some("scrape-token".to_owned()),
+    };
     cfg.auth = auth.clone();
     cfg.upstreams[0]
         .routes
