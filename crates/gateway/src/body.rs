@@ -4,8 +4,9 @@
 //! frame to the [`Scanner`], and enforces two timers: the idle gap between frames and the
 //! request's total deadline. A timer firing ends the body with an error, so hyper aborts the
 //! response instead of presenting a truncated body as complete. When the body ends — normally,
-//! with an error, or because the client went away and the body was dropped — one record goes
-//! to the model's counters, and a pooled deployment's [`Lease`] is released (so least-busy sees
+//! with an error, or because the client went away and the body was dropped — the request's
+//! [`Pending`] record is completed (stats, metrics, ledger, log), and a pooled deployment's
+//! [`Lease`] is released (so least-busy sees
 //! the stream as in flight until here). Dropping the body drops the upstream response, which
 //! closes that upstream connection: a client that disconnects cancels the upstream request.
 //!
@@ -20,7 +21,6 @@
 //! boundary: after half a line the client's parser could not read it.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -33,8 +33,7 @@ use tokio::time::{Instant, Sleep};
 use crate::rewrite::BodyEdit;
 use crate::route::health::Lease;
 use crate::stream::Scanner;
-use crate::telemetry::ModelStats;
-use crate::telemetry::stats::RequestRecord;
+use crate::telemetry::{BodyEnd, Pending};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -50,7 +49,7 @@ pub enum BodyTimeout {
 /// Accounting for one response; records exactly once, at the end or on drop.
 struct Tap {
     scanner: Scanner,
-    stats: Arc<ModelStats>,
+    pending: Pending,
     upstream_error: bool,
     streaming: bool,
     recorded: bool,
@@ -58,30 +57,39 @@ struct Tap {
 }
 
 impl Tap {
-    fn record(&mut self, failed: bool, cancelled: bool) {
+    /// `failed` is the code of the failure that cut the body short, if one did.
+    fn record(&mut self, failed: Option<&'static str>, cancelled: bool) {
         if self.recorded {
             return;
         }
         self.recorded = true;
         if let Some(lease) = self.lease.take() {
-            lease.finish(failed);
+            lease.finish(failed.is_some());
         }
         self.scanner.finish();
-        let outcome = self.scanner.outcome();
-        let unfinished_stream = self.streaming && !outcome.finished && !cancelled;
-        self.stats.record(RequestRecord {
-            error: self.upstream_error || failed || outcome.error_event || unfinished_stream,
+        let end = BodyEnd {
+            failed,
             cancelled,
-            usage: outcome.usage,
-            content_filtered: outcome.content_filtered,
-        });
+            upstream_error: self.upstream_error,
+            streaming: self.streaming,
+        };
+        self.pending.finish_body(end, self.scanner.outcome());
     }
 }
 
 impl Drop for Tap {
     fn drop(&mut self) {
         // Still unrecorded: the body was dropped before its end, i.e. the client went away.
-        self.record(false, true);
+        self.record(None, true);
+    }
+}
+
+/// The stable code of a failure that cut a body short.
+fn failure_code(error: &(dyn std::error::Error + 'static)) -> &'static str {
+    match error.downcast_ref::<BodyTimeout>() {
+        Some(BodyTimeout::Idle(_)) => "upstream_idle_timeout",
+        Some(BodyTimeout::Total) => "upstream_timeout",
+        None => "upstream_stream_error",
     }
 }
 
@@ -117,13 +125,10 @@ fn error_event(
     edit: Option<&mut Box<dyn BodyEdit>>,
     error: &(dyn std::error::Error + 'static),
 ) -> Option<Bytes> {
-    let (code, message) = match error.downcast_ref::<BodyTimeout>() {
-        Some(BodyTimeout::Idle(_)) => ("upstream_idle_timeout", error.to_string()),
-        Some(BodyTimeout::Total) => ("upstream_timeout", error.to_string()),
-        None => (
-            "upstream_stream_error",
-            format!("The upstream stream broke before it finished: {error}"),
-        ),
+    let code = failure_code(error);
+    let message = match error.downcast_ref::<BodyTimeout>() {
+        Some(_) => error.to_string(),
+        None => format!("The upstream stream broke before it finished: {error}"),
     };
     if let Some(edit) = edit {
         // An edit emits whole events only, so its own last event always fits.
@@ -166,7 +171,7 @@ impl ObservedBody {
     pub fn new(
         inner: Incoming,
         content_type: Option<&str>,
-        stats: Arc<ModelStats>,
+        pending: Pending,
         upstream_error: bool,
         idle: Duration,
         deadline: Instant,
@@ -178,7 +183,7 @@ impl ObservedBody {
             inner,
             tap: Tap {
                 scanner,
-                stats,
+                pending,
                 upstream_error,
                 streaming,
                 recorded: false,
@@ -227,6 +232,9 @@ impl Body for ObservedBody {
             match this.inner.as_mut().poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Some(data) = frame.data_ref() {
+                        if !data.is_empty() {
+                            this.tap.pending.first_byte();
+                        }
                         this.tap.scanner.feed(data);
                     }
                     let ended = this.inner.is_end_stream();
@@ -248,7 +256,7 @@ impl Body for ObservedBody {
                     if ended {
                         // hyper stops polling at a known length, so record now, not on drop.
                         *this.state = State::Done;
-                        this.tap.record(false, false);
+                        this.tap.record(None, false);
                     } else {
                         this.timer
                             .as_mut()
@@ -267,7 +275,7 @@ impl Body for ObservedBody {
                         Some(Err(e)) => break e,
                     };
                     *this.state = State::Done;
-                    this.tap.record(false, false);
+                    this.tap.record(None, false);
                     if tail.is_empty() {
                         return Poll::Ready(None);
                     }
@@ -286,7 +294,7 @@ impl Body for ObservedBody {
             }
         };
         let event = error_event(this.tap, this.edit.as_mut(), error.as_ref());
-        this.tap.record(true, false);
+        this.tap.record(Some(failure_code(error.as_ref())), false);
         tracing::warn!(%error, sse_error_event = event.is_some(), "response body cut short");
         match event {
             Some(event) => {

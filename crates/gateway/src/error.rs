@@ -212,6 +212,20 @@ impl GatewayError {
         }
     }
 
+    /// Whether the failure lies with an upstream (unreachable, timed out, throttled, refused
+    /// the gateway's credential) rather than with the request or the gateway's own policy.
+    pub fn is_upstream(&self) -> bool {
+        match self {
+            Self::UpstreamUnreachable { .. }
+            | Self::UpstreamTimeout { .. }
+            | Self::UpstreamAuthFailed { .. }
+            | Self::PoolThrottled { .. }
+            | Self::PoolUnavailable { .. } => true,
+            Self::Shaped { status, .. } => status.is_server_error(),
+            _ => false,
+        }
+    }
+
     /// Whether the same request may succeed on another attempt (nothing reached the upstream
     /// application yet).
     pub fn is_retryable(&self) -> bool {

@@ -2,6 +2,8 @@
 //!
 //! Module map, in request-flow order:
 //! - [`server`]: listeners (TCP_NODELAY), the router and its layer stack, graceful shutdown.
+//! - [`trace`]: the outermost service: each request's id (accepted or generated, returned on
+//!   every response) and the `request` span its log lines carry.
 //! - [`listen`]: `serve`'s thread-per-core runner: a SO_REUSEPORT socket per worker.
 //! - [`worker`]: one event loop per thread; which worker a thread is, for per-worker clients.
 //! - [`state`]: the per-request snapshot (`Runtime`): config, model table, upstream clients.
@@ -33,7 +35,8 @@
 //!   the scanner and records the outcome when the body ends or the client goes away.
 //! - [`relay`]: the realtime WebSocket relay: frames both ways, close codes, usage from
 //!   `response.done`; [`drain`] closes such sessions on shutdown (they outlive hyper's view).
-//! - [`telemetry`]: per-model usage counters.
+//! - [`telemetry`]: one record per finished request ([`telemetry::Pending`] while it runs), fed
+//!   to the in-memory stats, Prometheus metrics, the SQLite usage ledger and the request log.
 //! - [`admin`]: the admin API behind HTTP Basic auth (stats, pooled deployments' health).
 //! - [`config`]: schema, loading (file, env, env-only), validation.
 //! - [`error`]: the one error enum at the HTTP boundary, OpenAI-shaped.
@@ -59,6 +62,7 @@ pub mod server;
 pub mod state;
 pub mod stream;
 pub mod telemetry;
+pub mod trace;
 pub mod translate;
 pub mod upstream;
 pub mod worker;

@@ -23,35 +23,12 @@ use crate::resources::owners::{self, Owner, ResponseOwners};
 use crate::rewrite::{self, EditPlan};
 use crate::route::{Route, Target};
 use crate::state::{AppState, Runtime};
-use crate::telemetry::ModelStats;
-use crate::telemetry::stats::RequestRecord;
+use crate::telemetry::Pending;
+use crate::telemetry::pending;
+use crate::trace;
 use crate::upstream::failover::{self, PoolRequest};
 use crate::upstream::headers;
 use crate::upstream::send::{self, Outbound};
-
-const X_REQUEST_ID: &str = "x-request-id";
-
-/// The client's `x-request-id` when it is a sane token, else a fresh one; it travels upstream
-/// so both sides' logs correlate.
-pub(crate) fn request_id(headers: &HeaderMap) -> HeaderValue {
-    headers
-        .get(X_REQUEST_ID)
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.to_str().is_ok())
-        .cloned()
-        .unwrap_or_else(fresh_request_id)
-}
-
-/// `gw-` and 16 random hex digits, written without the formatting machinery (per request).
-fn fresh_request_id() -> HeaderValue {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut id = *b"gw-0000000000000000";
-    let mut n = rand::random::<u64>();
-    for byte in id[3..].iter_mut().rev() {
-        *byte = HEX[(n & 0xf) as usize];
-        n >>= 4;
-    }
-    HeaderValue::from_bytes(&id).unwrap_or(HeaderValue::from_static("gw-unknown"))
-}
 
 /// The client's `Content-Length`, when it sent a valid one: a larger one than allowed is
 /// refused before any of the body is read.
@@ -83,12 +60,8 @@ pub(crate) async fn read_body(
     }
 }
 
-/// Counts and logs a request that got no upstream answer.
-fn failed(stats: &ModelStats, call: &Call, upstream: &str, err: GatewayError) -> GatewayError {
-    stats.record(RequestRecord {
-        error: true,
-        ..Default::default()
-    });
+/// Logs a request that got no upstream answer (its record is completed by the caller).
+fn failed(call: &Call, upstream: &str, err: GatewayError) -> GatewayError {
     match err {
         // Expected under load and visible in /admin/api/deployments: not one warning each.
         GatewayError::PoolThrottled { .. } | GatewayError::PoolUnavailable { .. } => {
@@ -149,10 +122,23 @@ pub async fn forward(app: Arc<AppState>, op: Operation, req: Request<Body>) -> R
 pub async fn forward_from(app: Arc<AppState>, inbound: Inbound, req: Request<Body>) -> Response {
     let runtime = app.runtime.load_full();
     let dialect = inbound.dialect;
-    match forward_inner(&runtime, &app.responses, inbound, req).await {
+    let request_id = trace::request_id_of(req.extensions(), req.headers());
+    let mut pending = Some(Pending::start(
+        &app.telemetry,
+        &request_id,
+        inbound.op.route_key(),
+    ));
+    let result = forward_inner(&runtime, &app.responses, inbound, req, &mut pending).await;
+    pending::settle(pending, &result);
+    match result {
         Ok(response) => response,
         Err(err) => shapes::in_dialect(dialect, err).into_response(),
     }
+}
+
+/// The request's record, while it is still the pipeline's to fill in.
+fn record(pending: &mut Option<Pending>) -> Option<&mut Pending> {
+    pending.as_mut()
 }
 
 /// The alias a request is routed by, and where the body's `model` stands relative to it.
@@ -184,9 +170,13 @@ async fn forward_inner(
     owners: &Arc<ResponseOwners>,
     mut inbound: Inbound,
     req: Request<Body>,
+    pending: &mut Option<Pending>,
 ) -> Result<Response, GatewayError> {
     let (parts, body) = req.into_parts();
     let client = rt.keys.authenticate(&parts.headers)?;
+    if let Some(p) = record(pending) {
+        p.client(&client);
+    }
     if let Some(err) = inbound.rejected.take() {
         return Err(err);
     }
@@ -208,7 +198,13 @@ async fn forward_inner(
         (bytes, None, model_field, stream, previous)
     };
     let (model, mut body_model) = alias_for(rt, &mut inbound, model_field)?;
+    if let Some(p) = record(pending) {
+        p.body_read();
+    }
     let (route, plan) = rt.models.resolve_with_plan(op, &model)?;
+    if let Some(p) = record(pending) {
+        p.model(&model, Arc::clone(route.stats()));
+    }
     let (mut upstream_op, mut dropped, mut edit) = (op, Vec::new(), EditPlan::default());
     if form.is_none() {
         let prepared = rewrite::prepare(op, &bytes, stream, &plan, inbound.dialect)?;
@@ -217,6 +213,9 @@ async fn forward_inner(
             body_model = remodel(body_model, call::peek_with_previous(&bytes)?.0);
         }
         (upstream_op, dropped, edit) = (prepared.op, prepared.dropped, prepared.edit);
+    }
+    if let Some(p) = record(pending) {
+        p.operation(upstream_op.route_key());
     }
     let call = Call {
         op: upstream_op,
@@ -229,9 +228,12 @@ async fn forward_inner(
         api_version: inbound.api_version.filter(|_| upstream_op == op),
         form,
     };
-    let request_id = request_id(&parts.headers);
+    let request_id = trace::request_id_of(&parts.extensions, &parts.headers);
     let deadline = Instant::now() + rt.policy.total;
-    let (upstream, answered_by, stats, lease, owner) = match route {
+    if let Some(p) = record(pending) {
+        p.sending();
+    }
+    let (upstream, answered_by, deployment, lease, owner) = match route {
         Route::One(target) => {
             let outbound = Outbound {
                 call: &call,
@@ -244,12 +246,17 @@ async fn forward_inner(
             match send::send(&outbound).await {
                 Ok(r) => {
                     let owner = creates_response(&call, &target);
-                    (r, target.upstream, target.stats, None, owner)
+                    (r, target.upstream, Some(target.deployment), None, owner)
                 }
-                Err(err) => return Err(failed(&target.stats, &call, &target.upstream.name, err)),
+                Err(err) => {
+                    if let Some(p) = record(pending) {
+                        p.target(&target.upstream.name, &target.deployment);
+                    }
+                    return Err(failed(&call, &target.upstream.name, err));
+                }
             }
         }
-        Route::Pool { pool, op, stats } => {
+        Route::Pool { pool, op, .. } => {
             let pooled = PoolRequest {
                 call: &call,
                 client_headers: &parts.headers,
@@ -271,20 +278,23 @@ async fn forward_inner(
                     (
                         d.response,
                         Arc::clone(&d.target.upstream),
-                        Arc::clone(&d.target.stats),
+                        Some(Arc::clone(&d.target.deployment)),
                         Some(d.lease),
                         owner,
                     )
                 }
-                Err(err) => return Err(failed(stats, &call, "pool", err)),
+                Err(err) => return Err(failed(&call, "pool", err)),
             }
         }
     };
     let (mut head, incoming) = upstream.into_parts();
+    let Some(mut pending) = pending.take() else {
+        return Err(GatewayError::Internal(
+            "request record taken twice".to_owned(),
+        ));
+    };
+    pending.answered(&answered_by.name, deployment.as_ref(), &head.headers);
     headers::clean_response(&mut head.headers);
-    if !head.headers.contains_key(X_REQUEST_ID) {
-        head.headers.insert(X_REQUEST_ID, request_id);
-    }
     if let Some(value) = dropped_header(&dropped) {
         head.headers.insert(normalize::DROPPED_HEADER, value);
     }
@@ -295,10 +305,11 @@ async fn forward_inner(
     if edit.is_some() {
         head.headers.remove(header::CONTENT_LENGTH);
     }
+    pending.responded(head.status.as_u16());
     let observed = ObservedBody::new(
         incoming,
         content_type,
-        stats,
+        pending,
         head.status.is_client_error() || head.status.is_server_error(),
         rt.policy.idle,
         deadline,
@@ -373,22 +384,4 @@ fn creates_response(call: &Call, target: &Target) -> Option<Owner> {
         upstream: Arc::from(target.upstream.name.as_str()),
         deployment: Some(Arc::clone(&target.deployment)),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fresh_ids_are_hex_and_distinct() {
-        let (a, b) = (fresh_request_id(), fresh_request_id());
-        let text = a.to_str().unwrap();
-        assert_eq!(text.len(), 19);
-        assert!(text.starts_with("gw-"));
-        assert!(text[3..].bytes().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
-        let mut h = HeaderMap::new();
-        h.insert(X_REQUEST_ID, HeaderValue::from_static("client-id-1"));
-        assert_eq!(request_id(&h), "client-id-1");
-    }
 }

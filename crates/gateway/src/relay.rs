@@ -18,7 +18,6 @@
 //!   `failed` response counts as an error, a `cancelled` one as cancelled.
 
 use std::future::ready;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws as axum_ws;
@@ -31,8 +30,7 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use crate::drain;
 use crate::route::health::Lease;
 use crate::stream::realtime::{ResponseStatus, response_done};
-use crate::telemetry::ModelStats;
-use crate::telemetry::stats::RequestRecord;
+use crate::telemetry::{ResponseDone, SessionRecorder};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -42,7 +40,8 @@ pub const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// What a session needs besides its two sockets.
 #[derive(Debug)]
 pub struct Context {
-    pub stats: Arc<ModelStats>,
+    /// Records each `response.done` (usage, failures) in every telemetry sink.
+    pub recorder: SessionRecorder,
     /// A pooled deployment's hold, released (and judged) when the session ends.
     pub lease: Option<Lease>,
     pub session: drain::Session,
@@ -123,13 +122,12 @@ fn close_for(err: &BoxError) -> Option<Message> {
 }
 
 /// Counts a `response.done` event.
-fn count(stats: &ModelStats, text: &str) {
+fn count(recorder: &mut SessionRecorder, text: &str) {
     if let Some(done) = response_done(text) {
-        stats.record(RequestRecord {
-            error: done.status == ResponseStatus::Failed,
+        recorder.response_done(ResponseDone {
+            failed: done.status == ResponseStatus::Failed,
             cancelled: done.status == ResponseStatus::Cancelled,
             usage: done.usage,
-            ..Default::default()
         });
     }
 }
@@ -151,10 +149,12 @@ where
 {
     let (mut client_tx, mut client_rx) = client.split();
     let (mut upstream_tx, mut upstream_rx) = upstream.split();
-    let stats = Arc::clone(&ctx.stats);
     let ended = {
+        let recorder = &mut ctx.recorder;
         let to_upstream = pump(&mut client_rx, &mut upstream_tx, |_| {});
-        let to_client = pump(&mut upstream_rx, &mut client_tx, |text| count(&stats, text));
+        let to_client = pump(&mut upstream_rx, &mut client_tx, |text| {
+            count(recorder, text)
+        });
         tokio::select! {
             end = to_upstream => Some((First::Client, end)),
             end = to_client => Some((First::Upstream, end)),
@@ -261,6 +261,7 @@ fn to_axum(m: Message) -> Result<axum_ws::Message, BoxError> {
 mod tests {
     use super::*;
     use crate::telemetry::Stats;
+    use std::sync::Arc;
     use tokio::io::DuplexStream;
     use tokio_tungstenite::WebSocketStream;
     use tokio_tungstenite::tungstenite::protocol::Role;
@@ -292,7 +293,7 @@ mod tests {
         let stats = Arc::new(Stats::default());
         let (drain, closer, _sessions) = drain::channel();
         let ctx = Context {
-            stats: stats.model("rt"),
+            recorder: SessionRecorder::detached(stats.model("rt"), "rt"),
             lease: None,
             session: drain.session(),
             model: "rt".to_owned(),

@@ -47,17 +47,21 @@ use tower::Layer as _;
 use crate::drain::{self, Drain};
 use crate::error::GatewayError;
 use crate::state::AppState;
-use crate::{admin, inbound, policy, resources};
+use crate::{admin, inbound, policy, resources, trace};
 
 /// How long in-flight requests (streams included) get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// What `serve` runs: the router behind the CORS gate.
+/// What `serve` runs: the router behind the CORS gate, inside the request-id service
+/// ([`crate::trace`]), which tags every response with the request's id.
 ///
 /// The gate wraps the router as one service rather than through `Router::layer`, which would
 /// wrap every route and cost about 30 KiB of resident memory per open stream (bench/RESULTS.md).
-pub fn service(app: Arc<AppState>, drain: Drain) -> policy::cors::OriginGate<Router> {
-    policy::cors::layer(Arc::clone(&app)).layer(router(app, drain))
+pub fn service(
+    app: Arc<AppState>,
+    drain: Drain,
+) -> trace::Traced<policy::cors::OriginGate<Router>> {
+    trace::Traced::new(policy::cors::layer(Arc::clone(&app)).layer(router(app, drain)))
 }
 
 /// The whole router; `drain` tracks the realtime sessions it opens.

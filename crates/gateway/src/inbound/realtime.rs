@@ -32,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use http::header::{self, HeaderName};
-use http::{HeaderMap, HeaderValue, Uri};
+use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use serde_json::json;
 
 use super::shapes::{self, Dialect};
@@ -41,6 +41,8 @@ use crate::drain::Drain;
 use crate::error::GatewayError;
 use crate::relay;
 use crate::state::{AppState, Runtime};
+use crate::telemetry::{Pending, pending};
+use crate::trace;
 use crate::upstream::headers;
 use crate::upstream::realtime::{self as upstream_rt, Opened, Opening};
 
@@ -84,9 +86,22 @@ pub fn router(drain: Drain) -> Router<Arc<AppState>> {
             move |State(app): State<Arc<AppState>>,
                   ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
                   uri: Uri,
+                  extensions: http::Extensions,
                   headers: HeaderMap| async move {
                 let rt = app.runtime.load_full();
-                match open(&rt, form, ws, &uri, &headers, &drain).await {
+                let request_id = trace::request_id_of(&extensions, &headers);
+                let mut pending = Some(Pending::start(
+                    &app.telemetry,
+                    &request_id,
+                    Operation::Realtime.route_key(),
+                ));
+                let client = Client {
+                    headers: &headers,
+                    request_id: &request_id,
+                };
+                let result = open(&rt, form, ws, &uri, client, &drain, &mut pending).await;
+                pending::settle(pending, &result);
+                match result {
                     Ok(response) => response,
                     Err(err) => shapes::in_dialect(form.dialect(), err).into_response(),
                 }
@@ -192,19 +207,31 @@ fn not_an_upgrade(rejection: &WebSocketUpgradeRejection) -> GatewayError {
     }
 }
 
-/// Authenticates, resolves, opens the upstream session, and answers the upgrade.
+/// The client's side of a handshake.
+struct Client<'a> {
+    headers: &'a HeaderMap,
+    request_id: &'a HeaderValue,
+}
+
+/// Authenticates, resolves, opens the upstream session, and answers the upgrade. A session
+/// that opens takes the request's record (`slot`) to record each of its responses.
 async fn open(
     rt: &Runtime,
     form: Form,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     uri: &Uri,
-    client_headers: &HeaderMap,
+    from: Client<'_>,
     drain: &Drain,
+    slot: &mut Option<Pending>,
 ) -> Result<Response, GatewayError> {
+    let (client_headers, request_id) = (from.headers, from.request_id);
     let pairs = decoded(uri.query());
     let client = rt
         .keys
         .authenticate_key(client_key(client_headers, &pairs))?;
+    if let Some(p) = slot.as_mut() {
+        p.client(&client);
+    }
     let api_version = match form {
         Form::AzureDated => Some(super::azure::dated_version(uri.query())?),
         Form::OpenAi | Form::AzureV1 => None,
@@ -229,13 +256,17 @@ async fn open(
         });
     };
     let route = rt.models.resolve(Operation::Realtime, alias)?;
-    let request_id = crate::proxy::request_id(client_headers);
+    if let Some(p) = slot.as_mut() {
+        p.model(alias, Arc::clone(route.stats()));
+        p.body_read();
+        p.sending();
+    }
     let extra = extra_query(uri.query());
     let opening = Opening {
         model: alias,
         client: &client,
         client_headers,
-        request_id: &request_id,
+        request_id,
         api_version: api_version.as_ref(),
         extra_query: &extra,
         beta: offered(client_headers).any(|p| p == BETA_PROTOCOL),
@@ -244,11 +275,27 @@ async fn open(
     };
     let session = match upstream_rt::open(&opening, route).await? {
         Opened::Session(session) => session,
-        Opened::Refused(refusal) => return Ok(refused(refusal, &request_id)),
+        Opened::Refused(refusal) => {
+            if let Some(p) = slot.as_mut() {
+                p.answered("", None, refusal.headers());
+            }
+            return Ok(refused(refusal, request_id));
+        }
     };
+    let Some(mut pending) = slot.take() else {
+        return Err(GatewayError::Internal(
+            "request record taken twice".to_owned(),
+        ));
+    };
+    pending.answered(
+        &session.upstream,
+        Some(&session.deployment),
+        &session.headers,
+    );
+    pending.responded(StatusCode::SWITCHING_PROTOCOLS.as_u16());
     let session_headers = session.headers;
     let ctx = relay::Context {
-        stats: session.stats,
+        recorder: pending.into_session(session.stats),
         lease: session.lease,
         session: drain.session(),
         model: alias.to_owned(),
@@ -266,9 +313,6 @@ async fn open(
             )
         });
     copy_upstream_headers(&mut response, session_headers);
-    if !response.headers().contains_key("x-request-id") {
-        response.headers_mut().insert("x-request-id", request_id);
-    }
     Ok(response)
 }
 
@@ -319,8 +363,8 @@ fn refused(refusal: http::Response<Bytes>, request_id: &HeaderValue) -> Response
     } else {
         body
     };
-    if !head.headers.contains_key("x-request-id") {
-        head.headers.insert("x-request-id", request_id.clone());
+    if !head.headers.contains_key(trace::X_REQUEST_ID) {
+        head.headers.insert(trace::X_REQUEST_ID, request_id.clone());
     }
     Response::from_parts(head, axum::body::Body::from(body))
 }

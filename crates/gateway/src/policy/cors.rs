@@ -30,10 +30,11 @@ use crate::state::AppState;
 const MAX_AGE: Duration = Duration::from_secs(600);
 
 /// Response headers a browser script may read: throttling and correlation.
-const EXPOSED: [HeaderName; 9] = [
+const EXPOSED: [HeaderName; 10] = [
     HeaderName::from_static("retry-after"),
     HeaderName::from_static("retry-after-ms"),
     HeaderName::from_static("x-request-id"),
+    HeaderName::from_static("x-upstream-request-id"),
     HeaderName::from_static("apim-request-id"),
     HeaderName::from_static("x-ratelimit-remaining-requests"),
     HeaderName::from_static("x-ratelimit-remaining-tokens"),

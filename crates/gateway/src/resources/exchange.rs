@@ -29,11 +29,8 @@ use crate::call::ClientIdentity;
 use crate::error::{GatewayError, Phase};
 use crate::proxy;
 use crate::state::UpstreamPolicy;
-use crate::telemetry::ModelStats;
-use crate::telemetry::stats::RequestRecord;
+use crate::telemetry::Pending;
 use crate::upstream::{OutBody, Upstream, headers, send};
-
-const X_REQUEST_ID: &str = "x-request-id";
 
 /// One request's fixed parts.
 pub struct Exchange<'a> {
@@ -201,31 +198,35 @@ impl Exchange<'_> {
     }
 }
 
-/// The upstream's answer as the client's response: headers cleaned and tagged with the request
-/// id, the body streamed through [`ObservedBody`] (timeouts, one stats record at its end).
+/// The upstream's answer as the client's response: headers cleaned, the body streamed through
+/// [`ObservedBody`] (timeouts; the request's record completed at its end).
 pub fn respond(
     resp: http::Response<Incoming>,
-    stats: Arc<ModelStats>,
+    upstream: &Upstream,
+    mut pending: Pending,
     policy: &UpstreamPolicy,
     deadline: Instant,
-    request_id: HeaderValue,
 ) -> Response {
     let (mut head, incoming) = resp.into_parts();
+    pending.answered(&upstream.name, None, &head.headers);
     headers::clean_response(&mut head.headers);
-    if !head.headers.contains_key(X_REQUEST_ID) {
-        head.headers.insert(X_REQUEST_ID, request_id);
-    }
     let failed = head.status.is_client_error() || head.status.is_server_error();
-    let observed = ObservedBody::new(incoming, None, stats, failed, policy.idle, deadline, None);
+    pending.responded(head.status.as_u16());
+    let observed = ObservedBody::new(incoming, None, pending, failed, policy.idle, deadline, None);
     Response::from_parts(head, Body::new(observed)).into_response()
 }
 
-/// Counts a call that got no upstream answer and passes its error on.
-pub fn failed(stats: &ModelStats, upstream: &str, err: GatewayError) -> GatewayError {
-    stats.record(RequestRecord {
-        error: true,
-        ..Default::default()
-    });
+/// Marks the end of the gateway's own work before an upstream call: the body is in, the call
+/// starts.
+pub fn sending(slot: &mut Option<Pending>) {
+    if let Some(p) = slot.as_mut() {
+        p.body_read();
+        p.sending();
+    }
+}
+
+/// Logs a call that got no upstream answer and passes its error on.
+pub fn failed(upstream: &str, err: GatewayError) -> GatewayError {
     if !matches!(err, GatewayError::PayloadTooLarge { .. }) {
         tracing::warn!(upstream, error = %err, "upstream call failed");
     }

@@ -28,6 +28,8 @@ use crate::error::GatewayError;
 use crate::inbound::shapes;
 use crate::proxy;
 use crate::state::{AppState, Runtime};
+use crate::telemetry::{Pending, pending};
+use crate::trace;
 use crate::upstream::Upstream;
 
 pub fn router() -> Router<Arc<AppState>> {
@@ -55,7 +57,15 @@ pub fn router() -> Router<Arc<AppState>> {
 
 async fn handle(app: Arc<AppState>, face: Face, req: Request<Body>) -> Response {
     let rt = app.runtime.load_full();
-    match forward(&app, &rt, face, req).await {
+    let request_id = trace::request_id_of(req.extensions(), req.headers());
+    let mut pending = Some(Pending::start(
+        &app.telemetry,
+        &request_id,
+        Family::Responses.route_key(),
+    ));
+    let result = forward(&app, &rt, face, req, &mut pending).await;
+    pending::settle(pending, &result);
+    match result {
         Ok(response) => response,
         Err(err) => shapes::in_dialect(face.dialect(), err).into_response(),
     }
@@ -89,9 +99,13 @@ async fn forward(
     rt: &Runtime,
     face: Face,
     req: Request<Body>,
+    slot: &mut Option<Pending>,
 ) -> Result<Response, GatewayError> {
     let (parts, body) = req.into_parts();
     let client = rt.keys.authenticate(&parts.headers)?;
+    if let Some(p) = slot.as_mut() {
+        p.client(&client);
+    }
     let version = client_version(face, parts.uri.query())?;
     let segments = path::segments(parts.uri.path(), face, Family::Responses)?;
     // The routes guarantee an id segment; a response id is the first one.
@@ -106,11 +120,17 @@ async fn forward(
     let known = app.responses.get(&id);
     let candidates = candidates(rt, known.as_ref());
     let probing = known.is_none() || candidates.len() > 1;
-    let request_id = proxy::request_id(&parts.headers);
+    let request_id = trace::request_id_of(&parts.extensions, &parts.headers);
     let deadline = Instant::now() + rt.policy.total;
-    let stats = app.stats().model(Family::Responses.stats_bucket());
+    if let Some(p) = slot.as_mut() {
+        // Counted against the family from here on: the request passed every check.
+        let bucket = Family::Responses.stats_bucket();
+        p.model(bucket, app.stats().model(bucket));
+    }
+    exchange::sending(slot);
     // The last 404 (or failure) while probing, for when no upstream has the id.
     let mut last: Option<Result<http::Response<Incoming>, GatewayError>> = None;
+    let mut answering: Option<&Upstream> = None;
     for (i, upstream) in candidates.iter().enumerate() {
         let versions = Versions {
             upstream: &upstream.api_version,
@@ -144,6 +164,7 @@ async fn forward(
         if probing && not_here && !is_last {
             tracing::debug!(upstream = %upstream.name, response = %id, "response not there");
             last = Some(result);
+            answering = Some(upstream);
             continue;
         }
         if let Ok(resp) = &result {
@@ -157,23 +178,40 @@ async fn forward(
             );
         }
         last = Some(result);
+        answering = Some(upstream);
         break;
     }
     let upstream_name = candidates.last().map_or("", |u| u.name.as_str());
-    match last {
-        Some(Ok(resp)) => Ok(exchange::respond(
-            resp, stats, &rt.policy, deadline, request_id,
+    match (last, slot.take()) {
+        (Some(Ok(resp)), Some(pending)) => match answering {
+            Some(upstream) => Ok(exchange::respond(
+                resp, upstream, pending, &rt.policy, deadline,
+            )),
+            None => {
+                *slot = Some(pending);
+                Err(GatewayError::Internal(
+                    "an answer without its upstream".to_owned(),
+                ))
+            }
+        },
+        (Some(Ok(_)), None) => Err(GatewayError::Internal(
+            "request record taken twice".to_owned(),
         )),
-        Some(Err(err)) => Err(exchange::failed(&stats, upstream_name, err)),
-        None => Err(exchange::failed(
-            &stats,
-            upstream_name,
-            GatewayError::NotSupported(
-                "No upstream of this gateway has the Responses API (kinds azure, azure-v1, \
-                 openai)."
-                    .to_owned(),
-            ),
-        )),
+        (Some(Err(err)), pending) => {
+            *slot = pending;
+            Err(exchange::failed(upstream_name, err))
+        }
+        (None, pending) => {
+            *slot = pending;
+            Err(exchange::failed(
+                upstream_name,
+                GatewayError::NotSupported(
+                    "No upstream of this gateway has the Responses API (kinds azure, azure-v1, \
+                     openai)."
+                        .to_owned(),
+                ),
+            ))
+        }
     }
 }
 

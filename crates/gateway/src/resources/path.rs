@@ -33,6 +33,16 @@ impl Family {
 
     /// The `/admin/api/stats` entry these calls count in (in parentheses, so no alias can
     /// collide with it).
+    /// The operation name in telemetry records.
+    pub fn route_key(self) -> &'static str {
+        match self {
+            Self::Files => "files",
+            Self::Batches => "batches",
+            Self::FineTuning => "fine_tuning",
+            Self::Responses => "responses/objects",
+        }
+    }
+
     pub fn stats_bucket(self) -> &'static str {
         match self {
             Self::Files => "(files)",

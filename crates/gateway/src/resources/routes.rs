@@ -21,6 +21,8 @@ use crate::error::GatewayError;
 use crate::inbound::shapes;
 use crate::proxy;
 use crate::state::{AppState, Runtime};
+use crate::telemetry::{Pending, pending};
+use crate::trace;
 
 /// Route patterns under a face's prefix, with their methods.
 fn patterns() -> [(&'static str, Family, MethodFilter); 7] {
@@ -66,7 +68,15 @@ pub fn router() -> Router<Arc<AppState>> {
 
 async fn handle(app: Arc<AppState>, face: Face, family: Family, req: Request<Body>) -> Response {
     let rt = app.runtime.load_full();
-    match forward(&app, &rt, face, family, req).await {
+    let request_id = trace::request_id_of(req.extensions(), req.headers());
+    let mut pending = Some(Pending::start(
+        &app.telemetry,
+        &request_id,
+        family.route_key(),
+    ));
+    let result = forward(&app, &rt, face, family, req, &mut pending).await;
+    pending::settle(pending, &result);
+    match result {
         Ok(response) => response,
         Err(err) => shapes::in_dialect(face.dialect(), err).into_response(),
     }
@@ -100,9 +110,13 @@ async fn forward(
     face: Face,
     family: Family,
     req: Request<Body>,
+    slot: &mut Option<Pending>,
 ) -> Result<Response, GatewayError> {
     let (parts, body) = req.into_parts();
     let client = rt.keys.authenticate(&parts.headers)?;
+    if let Some(p) = slot.as_mut() {
+        p.client(&client);
+    }
     let version = client_version(face, parts.uri.query())?;
     let segments = path::segments(parts.uri.path(), face, family)?;
     let upstream = rt.resources.as_ref().ok_or_else(not_configured)?;
@@ -118,9 +132,13 @@ async fn forward(
         parts.uri.query(),
     )
     .ok_or_else(not_configured)?;
-    let request_id = proxy::request_id(&parts.headers);
+    let request_id = trace::request_id_of(&parts.extensions, &parts.headers);
     let deadline = Instant::now() + rt.policy.total;
-    let stats = app.stats().model(family.stats_bucket());
+    if let Some(p) = slot.as_mut() {
+        // Counted against the family from here on: the request passed every check.
+        let bucket = family.stats_bucket();
+        p.model(bucket, app.stats().model(bucket));
+    }
     let exchange = Exchange {
         upstream,
         method: parts.method.clone(),
@@ -133,17 +151,26 @@ async fn forward(
     };
     let upload = family == Family::Files && parts.method == Method::POST && segments.is_empty();
     let result = if upload {
+        exchange::sending(slot);
         exchange.upload(body, rt.max_upload).await
     } else if parts.method == Method::POST {
         let bytes = proxy::read_body(body, &parts.headers, rt.body_limit).await?;
+        exchange::sending(slot);
         exchange.send(Some(bytes)).await
     } else {
+        exchange::sending(slot);
         exchange.send(None).await
     };
-    match result {
-        Ok(resp) => Ok(exchange::respond(
-            resp, stats, &rt.policy, deadline, request_id,
+    match (result, slot.take()) {
+        (Ok(resp), Some(pending)) => Ok(exchange::respond(
+            resp, upstream, pending, &rt.policy, deadline,
         )),
-        Err(err) => Err(exchange::failed(&stats, &upstream.name, err)),
+        (Ok(_), None) => Err(GatewayError::Internal(
+            "request record taken twice".to_owned(),
+        )),
+        (Err(err), pending) => {
+            *slot = pending;
+            Err(exchange::failed(&upstream.name, err))
+        }
     }
 }

@@ -112,6 +112,16 @@ pub enum Route<'a> {
     },
 }
 
+impl Route<'_> {
+    /// The model alias's counters.
+    pub fn stats(&self) -> &Arc<ModelStats> {
+        match self {
+            Self::One(target) => &target.stats,
+            Self::Pool { stats, .. } => stats,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct ModelTable {
     /// Lower-cased alias → entry: aliases match case-insensitively (Azure deployment names do).

@@ -8,7 +8,9 @@
 pub mod ledger;
 pub mod logs;
 pub mod metrics;
+pub mod pending;
 pub mod record;
+pub mod session;
 pub mod stats;
 
 use std::sync::Arc;
@@ -16,7 +18,9 @@ use std::sync::Arc;
 pub use ledger::Ledger;
 pub use logs::LogBuffer;
 pub use metrics::Metrics;
+pub use pending::{BodyEnd, Pending};
 pub use record::{ErrorClass, Record};
+pub use session::{ResponseDone, SessionRecorder};
 pub use stats::{ModelStats, Stats, StatsSnapshot};
 
 use stats::RequestRecord;
@@ -46,14 +50,17 @@ impl Telemetry {
     }
 
     /// Records one finished request in every sink. `model` is the alias's counters, which the
-    /// request already holds (no map lookup here).
-    pub fn finish(&self, model: &ModelStats, rec: &Record) {
-        model.record(RequestRecord {
-            error: rec.is_error(),
-            cancelled: rec.cancelled,
-            usage: rec.usage,
-            content_filtered: rec.content_filtered,
-        });
+    /// request already holds (no map lookup here); `None` before a model was resolved, which
+    /// the per-model stats do not count.
+    pub fn finish(&self, model: Option<&ModelStats>, rec: &Record) {
+        if let Some(model) = model {
+            model.record(RequestRecord {
+                error: rec.is_error(),
+                cancelled: rec.cancelled,
+                usage: rec.usage,
+                content_filtered: rec.content_filtered,
+            });
+        }
         self.metrics.observe(rec);
         logs::completed(rec);
         self.ledger.push(rec);

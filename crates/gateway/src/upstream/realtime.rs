@@ -33,7 +33,6 @@ use crate::route::pool::Pool;
 use crate::route::{Route, Target};
 use crate::state::UpstreamPolicy;
 use crate::telemetry::ModelStats;
-use crate::telemetry::stats::RequestRecord;
 
 const OPENAI_BETA: HeaderName = HeaderName::from_static("openai-beta");
 
@@ -67,6 +66,8 @@ pub struct Session {
     pub lease: Option<Lease>,
     /// The upstream's name, for logs.
     pub upstream: String,
+    /// The deployment the session runs on.
+    pub deployment: Arc<str>,
 }
 
 /// How the upstream answered.
@@ -161,12 +162,6 @@ fn finish(
     stats: &Arc<ModelStats>,
     lease: Option<Lease>,
 ) -> Result<Opened, GatewayError> {
-    let refused = |stats: &ModelStats| {
-        stats.record(RequestRecord {
-            error: true,
-            ..Default::default()
-        });
-    };
     match result {
         Ok(Handshake::Open { socket, headers }) => Ok(Opened::Session(Session {
             socket,
@@ -174,9 +169,9 @@ fn finish(
             stats: Arc::clone(stats),
             lease,
             upstream: target.upstream.name.clone(),
+            deployment: Arc::clone(&target.deployment),
         })),
         Ok(Handshake::Refused(response)) => {
-            refused(stats);
             tracing::debug!(
                 upstream = %target.upstream.name,
                 status = %response.status(),
@@ -185,7 +180,6 @@ fn finish(
             Ok(Opened::Refused(response))
         }
         Err(err) => {
-            refused(stats);
             tracing::warn!(upstream = %target.upstream.name, error = %err, "realtime handshake failed");
             Err(err)
         }
@@ -260,10 +254,6 @@ async fn pooled(
                 }
             }
             if let Some(err) = failover::pool_exhausted(pool, o.model, now) {
-                stats.record(RequestRecord {
-                    error: true,
-                    ..Default::default()
-                });
                 return Err(err);
             }
             return match last {
