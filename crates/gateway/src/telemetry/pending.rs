@@ -268,3 +268,144 @@ fn upstream_request_id(headers: &HeaderMap, ours: &str) -> Option<Arc<str>> {
         .or_else(|| pick("x-request-id"))
         .map(Arc::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::stream::Usage;
+
+    fn start() -> Pending {
+        let sinks = Arc::new(Telemetry::in_memory());
+        Pending::start(
+            &sinks,
+            &HeaderValue::from_static("req-1"),
+            "chat/completions",
+        )
+    }
+
+    #[test]
+    fn a_streamed_answer_records_everything_it_learned() {
+        let stats = Arc::new(ModelStats::default());
+        let mut p = start();
+        p.client(&ClientIdentity::Key(Arc::from("team-a")));
+        p.model("gpt-4o", Arc::clone(&stats));
+        p.body_read();
+        p.sending();
+        std::thread::sleep(Duration::from_millis(20));
+        let mut headers = HeaderMap::new();
+        headers.insert("apim-request-id", HeaderValue::from_static("azure-9"));
+        headers.insert("x-request-id", HeaderValue::from_static("req-1"));
+        p.answered("east", Some(&Arc::from("gpt-4o-2024")), &headers);
+        p.responded(200);
+        p.first_byte();
+        let usage = Usage {
+            prompt: 7,
+            completion: 3,
+            total: 10,
+            cached: 2,
+            reasoning: 1,
+        };
+        let scan = ScanOutcome {
+            usage: Some(usage),
+            finished: true,
+            ..Default::default()
+        };
+        let end = BodyEnd {
+            streaming: true,
+            ..Default::default()
+        };
+        p.finish_body(end, scan);
+        let rec = &p.record;
+        assert_eq!(&*rec.request_id, "req-1");
+        assert_eq!(rec.key.as_deref(), Some("team-a"));
+        assert_eq!(&*rec.model, "gpt-4o");
+        assert_eq!(rec.deployment.as_deref(), Some("gpt-4o-2024"));
+        assert_eq!(rec.upstream.as_deref(), Some("east"));
+        assert_eq!(rec.upstream_request_id.as_deref(), Some("azure-9"));
+        assert_eq!(
+            (rec.status, rec.stream, rec.usage),
+            (200, true, Some(usage))
+        );
+        assert_eq!(rec.error_class, ErrorClass::None);
+        let upstream = rec.upstream_latency.unwrap();
+        assert!(upstream >= Duration::from_millis(20), "{upstream:?}");
+        // The wait on the upstream is not the gateway's overhead.
+        assert!(rec.overhead.unwrap() < Duration::from_millis(15), "{rec:?}");
+        assert!(rec.ttft.unwrap() >= upstream);
+        assert!(rec.latency >= rec.ttft.unwrap());
+        // Counted once in the model's stats, even if finished again.
+        p.finish_plain(200);
+        drop(p);
+        let snap = stats_snapshot(&stats);
+        assert_eq!((snap.0, snap.1, snap.2), (1, 0, 10));
+    }
+
+    fn stats_snapshot(stats: &ModelStats) -> (u64, u64, u64) {
+        let t = stats.totals();
+        (t.requests, t.errors, t.total_tokens)
+    }
+
+    #[test]
+    fn failures_are_classed_by_who_failed() {
+        let mut p = start();
+        p.fail(&GatewayError::InvalidApiKey);
+        assert_eq!(p.record.status, 401);
+        assert_eq!(p.record.error_class, ErrorClass::Policy);
+        assert_eq!(p.record.error_code.as_deref(), Some("invalid_api_key"));
+        let mut p = start();
+        p.fail(&GatewayError::UpstreamTimeout {
+            upstream: "east".into(),
+            phase: crate::error::Phase::FirstByte,
+            ms: 10,
+        });
+        assert_eq!(p.record.status, 504);
+        assert_eq!(p.record.error_class, ErrorClass::Upstream);
+        let mut p = start();
+        p.responded(429);
+        p.finish_body(
+            BodyEnd {
+                upstream_error: true,
+                ..Default::default()
+            },
+            ScanOutcome::default(),
+        );
+        assert_eq!(p.record.error_class, ErrorClass::Upstream);
+        assert_eq!(p.record.error_code.as_deref(), Some("upstream_429"));
+        // A stream that ended without its last event is an upstream failure too.
+        let mut p = start();
+        p.responded(200);
+        let end = BodyEnd {
+            streaming: true,
+            ..Default::default()
+        };
+        p.finish_body(end, ScanOutcome::default());
+        assert_eq!(
+            p.record.error_code.as_deref(),
+            Some("upstream_stream_unfinished")
+        );
+    }
+
+    #[test]
+    fn a_client_that_leaves_early_is_recorded_as_cancelled() {
+        let stats = Arc::new(ModelStats::default());
+        let mut p = start();
+        p.model("gpt-4o", Arc::clone(&stats));
+        drop(p);
+        let t = stats.totals();
+        assert_eq!((t.requests, t.cancelled, t.errors), (1, 1, 0));
+    }
+
+    #[test]
+    fn passthrough_keys_are_recorded_by_digest_and_upstream_echoes_are_not_ids() {
+        let id = key_id(&ClientIdentity::Passthrough("sk-secret-value".into()));
+        assert!(id.starts_with("pt-") && id.len() == 15, "{id}");
+        assert!(!id.contains("secret"));
+        let mut h = HeaderMap::new();
+        h.insert("x-request-id", HeaderValue::from_static("ours"));
+        assert_eq!(upstream_request_id(&h, "ours"), None);
+        h.insert("x-request-id", HeaderValue::from_static("theirs"));
+        assert_eq!(upstream_request_id(&h, "ours").as_deref(), Some("theirs"));
+    }
+}

@@ -58,7 +58,8 @@ impl ModelStats {
         }
     }
 
-    fn snapshot(&self) -> Totals {
+    /// This model's counters now.
+    pub fn totals(&self) -> Totals {
         Totals {
             requests: self.requests.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
@@ -161,7 +162,7 @@ impl Stats {
         let mut per_model = BTreeMap::new();
         if let Ok(map) = self.models.read() {
             for (name, s) in map.iter() {
-                let t = s.snapshot();
+                let t = s.totals();
                 totals.add(&t);
                 per_model.insert(name.clone(), t);
             }

@@ -100,6 +100,27 @@ fn bad_override_values_are_problems_at_the_variable() {
     assert_eq!(cfg, valid());
 }
 
+#[test]
+fn observability_overrides() {
+    let mut cfg = valid();
+    let env = vars(&[
+        ("DATA_DIR", "/var/lib/gw"),
+        ("USAGE_DB_PATH", "/mnt/usage.db"),
+        ("USAGE_RETENTION_DAYS", "0"),
+        ("METRICS_PORT", "9464"),
+        ("METRICS_BEARER_TOKEN", "scrape"),
+    ]);
+    assert_eq!(apply_overrides(&mut cfg, &env), vec![]);
+    assert_eq!(cfg.server.data_dir, "/var/lib/gw");
+    assert_eq!(cfg.server.usage.path.as_deref(), Some("/mnt/usage.db"));
+    assert_eq!(cfg.server.usage.retention_days, 0);
+    assert_eq!(cfg.server.metrics.port, Some(9464));
+    // A token implies bearer auth unless the file chose a mode.
+    assert_eq!(cfg.server.metrics.auth_mode(), MetricsAuth::Bearer);
+    let problems = apply_overrides(&mut cfg, &vars(&[("USAGE_RETENTION_DAYS", "-3")]));
+    assert_eq!(found(&problems), vec![(Error, "env:USAGE_RETENTION_DAYS")]);
+}
+
 const ENDPOINT: (&str, &str) = ("AZURE_OPENAI_ENDPOINT", "https://east.openai.azure.com/");
 
 #[test]

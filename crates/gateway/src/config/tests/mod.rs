@@ -5,6 +5,7 @@ mod load;
 mod parse;
 mod validate;
 
+use super::observe::MetricsAuth;
 use super::schema::*;
 use super::{Problem, Severity};
 

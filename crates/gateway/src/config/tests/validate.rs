@@ -653,3 +653,31 @@ fn caddy_and_image_compression() {
     );
     clean(min_bytes(3_000, false));
 }
+
+#[test]
+fn observability_settings() {
+    assert_eq!(valid().server.metrics.auth_mode(), MetricsAuth::Admin);
+    only(
+        |c| c.server.data_dir = " ".into(),
+        Error,
+        "$.server.dataDir",
+    );
+    only(
+        |c| c.server.metrics.auth = Some(MetricsAuth::Bearer),
+        Error,
+        "$.server.metrics.bearerToken",
+    );
+    only(
+        |c| c.server.metrics.port = Some(c.server.port),
+        Error,
+        "$.server.metrics.port",
+    );
+    clean(|c| {
+        c.server.metrics.port = Some(9464);
+        c.server.metrics.auth = Some(MetricsAuth::Bearer);
+        c.server.metrics.bearer_token = Some("t".into());
+    });
+    let mut separate = valid();
+    separate.server.metrics.port = Some(9464);
+    assert_eq!(separate.server.metrics.auth_mode(), MetricsAuth::None);
+}
