@@ -58,7 +58,9 @@ impl Rig {
         let config = gateway_config(&format!("http://{}", mock.addr), with_pool);
         let text = serde_json::to_vec_pretty(&config).map_err(|e| e.to_string())?;
         std::fs::write(&config_path, text).map_err(|e| format!("write config: {e}"))?;
-        let log = std::fs::File::create(dir.0.join("gateway.log")).map_err(|e| e.to_string())?;
+        // The log is on stdout, which `Proc` drains (at `warn`, nothing per request); stderr
+        // has only fatal startup errors.
+        let log = std::fs::File::create(dir.0.join("gateway.stderr")).map_err(|e| e.to_string())?;
         let mut gw_cmd = procs::command(&bins.gateway);
         gw_cmd
             .arg("serve")

@@ -37,7 +37,7 @@ function binary(name) {
 function cleanEnv() {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(AZURE_|UPSTREAM_|GATEWAY_|OPENAI_)/.test(k)) continue;
+    if (/^(AZURE_|UPSTREAM_|GATEWAY_|OPENAI_|OTEL_|ADMIN_LOG_|LOG_)/.test(k)) continue;
     if (['CONFIG_PATH', 'BODY_LIMIT', 'SERVER_BODY_LIMIT'].includes(k)) continue;
     env[k] = v;
   }
@@ -58,15 +58,19 @@ function start(name, argv, prefix, cwd) {
   child.stderr.on('data', (d) => {
     stderr = (stderr + d).slice(-4000);
   });
+  // The gateway logs on stdout: its last lines go into error messages.
+  let stdoutTail = '';
+  const output = () => `stdout:\n${stdoutTail}\nstderr:\n${stderr}`;
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${name} did not print ${JSON.stringify(prefix)} within ${START_TIMEOUT_MS} ms\n${stderr}`));
+      reject(new Error(`${name} did not print ${JSON.stringify(prefix)} within ${START_TIMEOUT_MS} ms\n${output()}`));
     }, START_TIMEOUT_MS);
     let ready = false;
     lines.on('line', (line) => {
-      // Lines after the first are read and dropped, so a full pipe never blocks the child.
+      stdoutTail = (stdoutTail + line + '\n').slice(-4000);
+      // Every line is read (and only the tail kept), so a full pipe never blocks the child.
       if (!ready && line.startsWith(prefix)) {
         ready = true;
         clearTimeout(timer);
@@ -77,7 +81,7 @@ function start(name, argv, prefix, cwd) {
       running.delete(child);
       if (!ready) {
         clearTimeout(timer);
-        reject(new Error(`${name} exited (${code ?? signal}) before listening\n${stderr}`));
+        reject(new Error(`${name} exited (${code ?? signal}) before listening\n${output()}`));
       }
     });
     child.on('error', (e) => {

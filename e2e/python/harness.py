@@ -9,6 +9,7 @@ after a grace period).
 from __future__ import annotations
 
 import atexit
+import collections
 import json
 import os
 import queue
@@ -40,7 +41,7 @@ MOCK_EMBEDDING_DIMENSIONS = 8
 
 # Variables that would change what the binaries or the SDKs do; the suites set everything
 # explicitly instead.
-_SCRUBBED_PREFIXES = ("AZURE_", "UPSTREAM_", "GATEWAY_", "OPENAI_")
+_SCRUBBED_PREFIXES = ("AZURE_", "UPSTREAM_", "GATEWAY_", "OPENAI_", "OTEL_", "ADMIN_LOG_", "LOG_")
 _SCRUBBED_NAMES = ("CONFIG_PATH", "BODY_LIMIT", "SERVER_BODY_LIMIT", "MAX_UPLOAD_BYTES")
 
 
@@ -87,7 +88,9 @@ def _die_with_parent() -> None:
 
 
 class Process:
-    """One child process whose stdout is drained on a thread (a full pipe never blocks it)."""
+    """One child process whose stdout is drained on a thread (a full pipe never blocks it).
+
+    The gateway logs on stdout: the last lines are kept for error messages."""
 
     def __init__(self, name: str, argv: list[str], ready_prefix: str, stop_signal: int, cwd: str):
         self.name = name
@@ -107,6 +110,8 @@ class Process:
         )
         _RUNNING.append(self)
         self._lines: queue.Queue[str | None] = queue.Queue()
+        self._tail: collections.deque[str] = collections.deque(maxlen=200)
+        self._ready = False
         threading.Thread(target=self._drain, daemon=True).start()
         try:
             self.base_url = self._wait_ready(ready_prefix)
@@ -117,8 +122,14 @@ class Process:
     def _drain(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            self._lines.put(line)
+            self._tail.append(line)
+            if not self._ready:
+                self._lines.put(line)
         self._lines.put(None)
+
+    def output_tail(self, limit: int = 4000) -> str:
+        """The last stdout lines (the log) and stderr, for error messages."""
+        return f"stdout:\n{''.join(list(self._tail))[-limit:]}\nstderr:\n{self.stderr_tail(limit)}"
 
     def stderr_tail(self, limit: int = 4000) -> str:
         try:
@@ -133,7 +144,7 @@ class Process:
             if left <= 0:
                 raise RuntimeError(
                     f"{self.name} did not print {prefix!r} within {START_TIMEOUT_S:.0f} s\n"
-                    f"stderr:\n{self.stderr_tail()}"
+                    f"{self.output_tail()}"
                 )
             try:
                 line = self._lines.get(timeout=left)
@@ -143,9 +154,10 @@ class Process:
                 code = self.proc.wait()
                 raise RuntimeError(
                     f"{self.name} exited with status {code} before listening\n"
-                    f"stderr:\n{self.stderr_tail()}"
+                    f"{self.output_tail()}"
                 )
             if line.startswith(prefix):
+                self._ready = True
                 return line[len(prefix) :].strip()
 
     def stop(self) -> None:

@@ -15,6 +15,8 @@ use crate::state::AppState;
 pub struct DemoOptions {
     pub port: u16,
     pub key: Option<String>,
+    /// The admin log ring the logger writes to (`GET /admin/api/logs`).
+    pub logs: std::sync::Arc<crate::telemetry::LogBuffer>,
 }
 
 fn random_token(prefix: &str) -> String {
@@ -126,7 +128,9 @@ pub async fn run(opts: DemoOptions, say: fn(&str)) -> Result<(), String> {
         &admin_password,
         opts.port,
     );
-    let app = AppState::new(config)?;
+    let telemetry =
+        crate::telemetry::Telemetry::new(crate::telemetry::Ledger::disabled(), opts.logs);
+    let app = AppState::with_telemetry(config, telemetry)?;
     let listener = server::bind("127.0.0.1", opts.port)
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e} (try --port)", opts.port))?;

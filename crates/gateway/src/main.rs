@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use aoai_gateway::telemetry::logs::{self, LogGuard};
 use aoai_gateway::telemetry::{Ledger, LogBuffer, Telemetry};
 use aoai_gateway::{config, demo, listen, state::AppState, worker};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// mimalloc instead of glibc malloc: the request path allocates many small, short-lived
 /// buffers across threads; measured in bench/RESULTS.md (less CPU per request, flatter RSS).
@@ -32,6 +33,9 @@ enum Command {
     Serve {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Log line format on stdout.
+        #[arg(long, value_enum, env = "LOG_FORMAT", default_value_t = LogFormat::Human)]
+        log_format: LogFormat,
     },
     /// Check a config file and print every problem with its JSON path.
     CheckConfig { file: PathBuf },
@@ -45,20 +49,24 @@ enum Command {
     },
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| {
-            tracing_subscriber::EnvFilter::try_new(
-                std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".to_owned()),
-            )
-        })
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        // Colour codes only for a terminal: files and log collectors get plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+/// stdout log formats (`--log-format`, `LOG_FORMAT`).
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Installs the logger (stdout and the admin ring); the ring goes to `Telemetry::new`, the
+/// guard flushes stdout when `main` returns.
+fn init_logs(format: LogFormat) -> Result<(Arc<LogBuffer>, LogGuard), String> {
+    let format = match format {
+        LogFormat::Human => logs::Format::Human,
+        LogFormat::Json => logs::Format::Json,
+    };
+    let settings = logs::Settings::from_env(format, &|k| std::env::var(k).ok())?;
+    logs::init::install(settings)
 }
 
 /// One line on stdout; scripts and tests read it, so it is flushed at once.
@@ -102,7 +110,7 @@ fn check_config(file: &PathBuf) -> ExitCode {
 }
 
 /// `serve`: one event loop per worker thread (see `listen`); blocks until shutdown.
-fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
+fn serve(config_path: Option<PathBuf>, logs: Arc<LogBuffer>) -> Result<(), String> {
     let env = |k: &str| std::env::var(k).ok();
     let loaded = config::load(config_path.as_deref(), &env).map_err(|e| e.to_string())?;
     for w in &loaded.warnings {
@@ -114,7 +122,7 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     // Before the state is built: its upstream clients are sized by the worker count.
     worker::set_count(workers);
     let ledger = open_ledger(&loaded.config.server)?;
-    let telemetry = Telemetry::new(ledger, Arc::new(LogBuffer::default()));
+    let telemetry = Telemetry::new(ledger, logs);
     let app = AppState::with_telemetry(loaded.config, telemetry)?;
     tracing::info!(source = ?loaded.source, workers, "config loaded");
     let served = listen::run(&host, port, workers, Arc::clone(&app), |addr| {
@@ -141,9 +149,22 @@ fn main() -> ExitCode {
     if let Command::CheckConfig { file } = &cli.command {
         return check_config(file);
     }
-    init_tracing();
-    if let Command::Serve { config } = cli.command {
-        return match serve(config) {
+    let format = match &cli.command {
+        Command::Serve { log_format, .. } => *log_format,
+        _ => LogFormat::Human,
+    };
+    // Dropped last (after `serve` returns): queued log lines reach stdout before exit.
+    let (ring, _log_guard) = match init_logs(format) {
+        Ok(installed) => installed,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    #[cfg(feature = "otel")]
+    let _otel = aoai_gateway::telemetry::otel::init();
+    if let Command::Serve { config, .. } = cli.command {
+        return match serve(config, ring) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -163,7 +184,17 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Demo { port, key } => demo::run(demo::DemoOptions { port, key }, say).await,
+            Command::Demo { port, key } => {
+                demo::run(
+                    demo::DemoOptions {
+                        port,
+                        key,
+                        logs: ring,
+                    },
+                    say,
+                )
+                .await
+            }
             Command::CheckConfig { .. } | Command::Serve { .. } => Ok(()),
         }
     });

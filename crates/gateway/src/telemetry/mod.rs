@@ -3,11 +3,14 @@
 //! - [`stats`]: in-memory per-model totals for the admin dashboard;
 //! - [`metrics`]: Prometheus counters, histograms and gauges for `/metrics`;
 //! - [`ledger`]: the persistent SQLite usage ledger, written in batches off the request path;
-//! - [`logs`]: the `request.completed` log event, which reaches stdout and the admin log ring.
+//! - [`logs`]: the `request.completed` log event, which reaches stdout and the admin log ring;
+//! - `otel` (cargo feature `otel`): one OpenTelemetry span per request, exported over OTLP.
 
 pub mod ledger;
 pub mod logs;
 pub mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod pending;
 pub mod record;
 pub mod session;
@@ -63,6 +66,8 @@ impl Telemetry {
         }
         self.metrics.observe(rec);
         logs::completed(rec);
+        #[cfg(feature = "otel")]
+        otel::export(rec);
         self.ledger.push(rec);
     }
 }

@@ -21,7 +21,8 @@ pub fn bin() -> &'static str {
 pub struct Gateway {
     pub base: String,
     pub pid: u32,
-    /// Where stderr (the log) went, for gateways started with [`Gateway::start_logged`].
+    /// Where the log (the gateway's stdout) is copied, for gateways started with
+    /// [`Gateway::start_logged`].
     pub log: Option<PathBuf>,
     _child: Child,
     _dir: tempfile::TempDir,
@@ -80,8 +81,9 @@ impl Gateway {
                 || k.starts_with("USAGE_")
                 || k.starts_with("METRICS_")
                 || k.starts_with("LOG_")
+                || k.starts_with("OTEL_")
                 || k == "DATA_DIR"
-                || k == "ADMIN_LOG_BUFFER_SIZE"
+                || k.starts_with("ADMIN_LOG_")
             {
                 cmd.env_remove(k);
             }
@@ -89,38 +91,37 @@ impl Gateway {
         // Managed identity off Azure would dial IMDS at 169.254.169.254: point it at a closed
         // local port unless the test provides an IMDS of its own.
         cmd.env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:1");
-        let stderr = match &log {
-            Some(path) => {
-                cmd.env("LOG_LEVEL", "info");
-                Stdio::from(std::fs::File::create(path).unwrap())
-            }
-            None => {
-                cmd.env("LOG_LEVEL", "warn");
-                Stdio::inherit()
-            }
-        };
+        // The log is on stdout: at `info` into the file for `start_logged`, else at `warn`
+        // into the test's captured output (shown when the test fails).
+        cmd.env("LOG_LEVEL", if log.is_some() { "info" } else { "warn" });
         cmd.envs(env.iter().copied())
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(stderr)
+            .stderr(Stdio::inherit())
             .kill_on_drop(true);
         let mut child = cmd.spawn().unwrap();
         let pid = child.id().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
+        let mut copy = LogCopy::new(log.as_deref());
         let base = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.unwrap() {
                 if let Some(rest) = line.strip_prefix("aoai-gateway listening on ") {
                     return rest.trim().to_owned();
                 }
+                copy.line(&line);
             }
             panic!("gateway exited before listening");
         })
         .await
         .expect("gateway did not start within 30 s");
         // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                copy.line(&line);
+            }
+        });
         Gateway {
             base,
             pid,
@@ -138,6 +139,26 @@ impl Gateway {
     pub fn log_text(&self) -> String {
         let path = self.log.as_ref().expect("started with start_logged");
         std::fs::read_to_string(path).unwrap()
+    }
+}
+
+/// Where the gateway's stdout lines go once read: the log file, or the test's output.
+struct LogCopy(Option<std::fs::File>);
+
+impl LogCopy {
+    fn new(path: Option<&std::path::Path>) -> Self {
+        Self(path.map(|p| std::fs::File::create(p).unwrap()))
+    }
+
+    fn line(&mut self, line: &str) {
+        use std::io::Write as _;
+        match &mut self.0 {
+            // Unbuffered: tests read the file while the gateway runs.
+            Some(file) => {
+                let _ = writeln!(file, "{line}");
+            }
+            None => eprintln!("{line}"),
+        }
     }
 }
 

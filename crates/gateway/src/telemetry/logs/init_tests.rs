@@ -1,0 +1,227 @@
+//! The whole pipeline in-process: real `tracing` events through both layers into a collecting
+//! sink and a ring.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use super::*;
+use crate::stream::Usage;
+use crate::telemetry::logs::{completed, query};
+use crate::telemetry::{ErrorClass, Record};
+
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<String>>>);
+
+impl Sink for Lines {
+    fn line(&self, line: String) {
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+impl Lines {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+fn settings(format: Format, env: &[(&str, &str)]) -> Settings {
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Settings::from_env(format, &|k| env.get(k).cloned()).unwrap()
+}
+
+fn record(status: u16, error: ErrorClass) -> Record {
+    let mut rec = Record::new(SystemTime::now(), Arc::from("req-42"), "chat/completions");
+    rec.model = Arc::from("gpt-4o");
+    rec.key = Some(Arc::from("team-a"));
+    rec.deployment = Some(Arc::from("dep-4o"));
+    rec.upstream = Some(Arc::from("east"));
+    rec.upstream_request_id = Some(Arc::from("apim-1"));
+    rec.status = status;
+    rec.error_class = error;
+    rec.usage = Some(Usage {
+        prompt: 11,
+        completion: 7,
+        total: 18,
+        cached: 0,
+        reasoning: 0,
+    });
+    rec.latency = Duration::from_millis(25);
+    rec
+}
+
+#[test]
+fn env_settings_and_their_errors() {
+    let s = settings(Format::Json, &[]);
+    assert_eq!(s.ring_capacity, 1000);
+    assert!(s.notes.is_empty());
+    let s = settings(Format::Json, &[("ADMIN_LOG_BUFFER_SIZE", " 0 ")]);
+    assert_eq!(s.ring_capacity, 0);
+    let s = settings(Format::Human, &[("LOG_LEVEL", "info,=[")]);
+    assert_eq!(s.notes.len(), 1, "a bad LOG_LEVEL is reported, not fatal");
+    for bad in ["-1", "lots", "100001", ""] {
+        let err = Settings::from_env(Format::Human, &|k| {
+            (k == "ADMIN_LOG_BUFFER_SIZE").then(|| bad.to_owned())
+        })
+        .unwrap_err();
+        assert!(
+            err.contains("ADMIN_LOG_BUFFER_SIZE") && err.contains("100000"),
+            "{err}"
+        );
+    }
+    let err = Settings::from_env(Format::Human, &|k| {
+        (k == "ADMIN_LOG_LEVEL").then(|| "loud=[".to_owned())
+    })
+    .unwrap_err();
+    assert!(err.contains("ADMIN_LOG_LEVEL"), "{err}");
+}
+
+#[test]
+fn ring_keeps_info_while_stdout_shows_warn_and_both_see_the_request_span() {
+    let lines = Lines::default();
+    let (ring, sub) = subscriber(
+        settings(Format::Json, &[("LOG_LEVEL", "warn")]),
+        lines.clone(),
+    );
+    tracing::subscriber::with_default(sub, || {
+        let span = tracing::info_span!("request", request_id = "req-7");
+        let _in = span.enter();
+        tracing::info!(model = "gpt-4o", "routing");
+        tracing::warn!(upstream = "east", "upstream call failed");
+        tracing::debug!("not kept anywhere");
+    });
+    let out = lines.take();
+    assert_eq!(out.len(), 1, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out[0]).unwrap();
+    assert_eq!(v["request_id"], "req-7", "span field at the top level");
+    assert_eq!(v["level"], "warn");
+    assert_eq!(v["upstream"], "east");
+    let entries = ring.snapshot();
+    assert_eq!(entries.len(), 2);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.request_id.as_deref() == Some("req-7"))
+    );
+    assert_eq!(&*entries[0].message, "routing");
+}
+
+#[test]
+fn human_lines_carry_the_span_and_completed_levels_follow_the_outcome() {
+    let lines = Lines::default();
+    let (ring, sub) = subscriber(settings(Format::Human, &[]), lines.clone());
+    tracing::subscriber::with_default(sub, || {
+        let span = tracing::info_span!("request", request_id = "req-8");
+        span.in_scope(|| tracing::warn!("inside"));
+        completed(&record(200, ErrorClass::None));
+        let mut failed = record(502, ErrorClass::Upstream);
+        failed.error_code = Some("upstream_unreachable".into());
+        completed(&failed);
+    });
+    let out = lines.take();
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(
+        out[0].contains(" WARN request{request_id=req-8}: "),
+        "{}",
+        out[0]
+    );
+    assert!(
+        out[1].contains(" INFO aoai_gateway::access: request completed "),
+        "{}",
+        out[1]
+    );
+    for needle in [
+        "event=request.completed",
+        "request_id=req-42",
+        "upstream_request_id=apim-1",
+        "key=team-a",
+        "model=gpt-4o",
+        "operation=chat/completions",
+        "status=200",
+        "prompt_tokens=11",
+        "total_tokens=18",
+        "latency_ms=25",
+    ] {
+        assert!(out[1].contains(needle), "{needle} missing in {}", out[1]);
+    }
+    assert!(!out[1].contains("error_class"), "{}", out[1]);
+    assert!(out[2].contains(" WARN "), "{}", out[2]);
+    assert!(out[2].contains("error_class=upstream error_code=upstream_unreachable"));
+
+    let entries = ring.snapshot();
+    let done: Vec<_> = entries
+        .iter()
+        .filter(|e| &*e.event == "request.completed")
+        .collect();
+    assert_eq!(done.len(), 2);
+    let json = serde_json::to_value(&**done[1]).unwrap();
+    assert_eq!(json["level"], "warn");
+    assert_eq!(json["requestId"], "req-42");
+    assert_eq!(json["upstreamRequestId"], "apim-1");
+    assert_eq!(json["route"], "chat/completions");
+    assert_eq!(json["status"], 502);
+    assert_eq!(json["errorCode"], "upstream_unreachable");
+    assert_eq!(json["latencyMs"], 25);
+    assert_eq!(json["fields"]["key"], "team-a");
+    assert_eq!(json["fields"]["total_tokens"], 18);
+    let (total, _) = query::select(
+        &ring,
+        &query::Query {
+            request_id: Some("req-42".into()),
+            limit: 10,
+            ..Default::default()
+        },
+    );
+    assert_eq!(total, 2);
+}
+
+#[test]
+fn the_events_own_request_id_wins_over_the_span() {
+    let lines = Lines::default();
+    let (ring, sub) = subscriber(settings(Format::Json, &[]), lines.clone());
+    tracing::subscriber::with_default(sub, || {
+        let span = tracing::info_span!("request", request_id = "outer");
+        span.in_scope(|| completed(&record(200, ErrorClass::None)));
+    });
+    let v: serde_json::Value = serde_json::from_str(&lines.take()[0]).unwrap();
+    assert_eq!(v["request_id"], "req-42");
+    assert_eq!(ring.snapshot()[0].request_id.as_deref(), Some("req-42"));
+}
+
+#[test]
+fn secrets_are_masked_on_stdout_and_in_the_ring_alike() {
+    let lines = Lines::default();
+    let (ring, sub) = subscriber(settings(Format::Json, &[]), lines.clone());
+    tracing::subscriber::with_default(sub, || {
+        tracing::warn!(
+            api_key = "k-123456",
+            authorization = %"Bearer abc",
+            key = "team-a",
+            url = "https://h/x?api-key=qwerty123&a=b",
+            "login with password=hunter2 failed"
+        );
+    });
+    let line = &lines.take()[0];
+    let entry = serde_json::to_string(&*ring.snapshot()[0]).unwrap();
+    for text in [line.as_str(), entry.as_str()] {
+        for secret in ["k-123456", "Bearer abc", "qwerty123", "hunter2"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("team-a"), "the key id label stays: {text}");
+        assert!(text.contains("a=b"), "{text}");
+    }
+}
+
+#[test]
+fn a_disabled_ring_keeps_nothing() {
+    let (ring, sub) = subscriber(
+        settings(Format::Human, &[("ADMIN_LOG_BUFFER_SIZE", "0")]),
+        Lines::default(),
+    );
+    tracing::subscriber::with_default(sub, || tracing::warn!("x"));
+    assert_eq!(ring.capacity(), 0);
+    assert!(ring.snapshot().is_empty());
+}
