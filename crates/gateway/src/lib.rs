@@ -37,7 +37,8 @@
 //!   `response.done`; [`drain`] closes such sessions on shutdown (they outlive hyper's view).
 //! - [`telemetry`]: one record per finished request ([`telemetry::Pending`] while it runs), fed
 //!   to the in-memory stats, Prometheus metrics, the SQLite usage ledger and the request log.
-//! - [`admin`]: the admin API behind HTTP Basic auth (stats, pooled deployments' health).
+//! - [`admin`]: the admin API behind HTTP Basic auth (stats, pooled deployments' health, the
+//!   usage ledger's reports).
 //! - [`config`]: schema, loading (file, env, env-only), validation.
 //! - [`error`]: the one error enum at the HTTP boundary, OpenAI-shaped.
 //! - [`demo`]: `aoai-gateway demo`, the gateway plus an in-process mock on loopback.

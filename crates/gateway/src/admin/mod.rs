@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod deployments;
+pub mod usage;
 pub mod verify_auth;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/admin/api/stats", get(stats))
         .route("/admin/api/deployments", get(deployments))
         .route("/admin/api/verify-auth", post(verify_auth))
+        .merge(usage::router())
 }
 
 async fn stats(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {

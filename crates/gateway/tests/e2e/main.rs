@@ -31,3 +31,4 @@ mod streaming;
 mod translation;
 mod uploads;
 mod usage;
+mod usage_api;
