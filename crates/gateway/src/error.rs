@@ -101,6 +101,10 @@ pub enum GatewayError {
     AdminDisabled,
     #[error("Admin credentials are missing or wrong.")]
     AdminUnauthorized,
+    #[error(
+        "The usage ledger is disabled: set server.usage.enabled to true and restart the gateway."
+    )]
+    UsageLedgerDisabled,
     #[error("Internal error: {0}")]
     Internal(String),
     /// An error in the client dialect's own shape: Azure's and Model Inference's bodies differ
@@ -147,7 +151,9 @@ impl GatewayError {
             }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::PoolThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::PoolUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PoolUnavailable { .. } | Self::UsageLedgerDisabled => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Shaped { status, .. } => *status,
@@ -162,7 +168,7 @@ impl GatewayError {
             | Self::UpstreamAuthFailed { .. }
             | Self::PoolUnavailable { .. } => "upstream_error",
             Self::PoolThrottled { .. } => "rate_limit_error",
-            Self::Internal(_) => "server_error",
+            Self::Internal(_) | Self::UsageLedgerDisabled => "server_error",
             Self::AdminDisabled | Self::AdminUnauthorized => "authentication_error",
             _ => "invalid_request_error",
         }
@@ -198,6 +204,7 @@ impl GatewayError {
             Self::NotSupported(_) => "not_supported",
             Self::AdminDisabled => "admin_disabled",
             Self::AdminUnauthorized => "admin_unauthorized",
+            Self::UsageLedgerDisabled => "usage_ledger_disabled",
             Self::Internal(_) => "internal_error",
             Self::Shaped { code, .. } => code,
         }

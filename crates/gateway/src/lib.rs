@@ -40,7 +40,7 @@
 //!   the logging pipeline itself (stdout, the admin log ring, redaction) and, with the `otel`
 //!   feature, OTLP span export.
 //! - [`admin`]: the admin API behind HTTP Basic auth (stats, pooled deployments' health, the
-//!   log ring).
+//!   usage ledger's reports, the log ring).
 //! - [`config`]: schema, loading (file, env, env-only), validation.
 //! - [`error`]: the one error enum at the HTTP boundary, OpenAI-shaped.
 //! - [`demo`]: `aoai-gateway demo`, the gateway plus an in-process mock on loopback.

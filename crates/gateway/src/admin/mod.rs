@@ -1,9 +1,10 @@
 //! The admin API, behind HTTP Basic auth. Refused outright while no admin password is set: an
-//! admin surface is never open by default. Routes: stats, deployments, logs, verify-auth.
+//! admin surface is never open by default. Routes: stats, deployments, logs, usage, verify-auth.
 
 pub mod auth;
 pub mod deployments;
 pub mod logs;
+pub mod usage;
 pub mod verify_auth;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/admin/api/deployments", get(deployments))
         .route("/admin/api/logs", get(logs))
         .route("/admin/api/verify-auth", post(verify_auth))
+        .merge(usage::router())
 }
 
 async fn stats(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {

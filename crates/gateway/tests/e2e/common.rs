@@ -140,6 +140,20 @@ impl Gateway {
         let path = self.log.as_ref().expect("started with start_logged");
         std::fs::read_to_string(path).unwrap()
     }
+
+    /// SIGTERM, then waits (at most 15 s) for a clean exit, as an orchestrator stops it.
+    pub async fn stop(mut self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = tokio::time::timeout(Duration::from_secs(15), self._child.wait())
+            .await
+            .expect("gateway did not stop within 15 s")
+            .unwrap();
+        assert!(exit.success(), "gateway exited with {exit}");
+    }
 }
 
 /// Where the gateway's stdout lines go once read: the log file, or the test's output.

@@ -32,3 +32,4 @@ mod streaming;
 mod translation;
 mod uploads;
 mod usage;
+mod usage_api;
