@@ -163,6 +163,10 @@ impl Fields {
     /// Stores a recorded value; a secret-named field keeps only the mask, whatever its type.
     fn put(&mut self, field: &Field, value: impl FnOnce() -> Value) {
         let name = field.name();
+        // A `log` record's metadata fields: its target and level are read from them instead.
+        if name.starts_with("log.") {
+            return;
+        }
         if name == "message" {
             if let Value::Str(s) = value() {
                 self.message = Some(s);

@@ -17,6 +17,7 @@ use tracing::subscriber::{Interest, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Filter, Layer, SubscriberExt as _};
 use tracing_subscriber::registry::{LookupSpan, Registry};
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use super::format::Format;
 use super::layer::{RingLayer, StdoutLayer};
@@ -98,7 +99,9 @@ pub fn install(mut settings: Settings) -> Result<(Arc<LogBuffer>, LogGuard), Str
         .map_err(|e| format!("cannot start the log writer: {e}"))?;
     let notes = std::mem::take(&mut settings.notes);
     let (buffer, subscriber) = subscriber(settings, sink);
-    tracing::subscriber::set_global_default(subscriber)
+    // Also routes the `log` crate's records (rustls) into the same pipeline.
+    subscriber
+        .try_init()
         .map_err(|e| format!("cannot install the logger: {e}"))?;
     for note in notes {
         tracing::warn!("{note}");

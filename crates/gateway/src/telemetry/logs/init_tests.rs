@@ -225,3 +225,26 @@ fn a_disabled_ring_keeps_nothing() {
     assert_eq!(ring.capacity(), 0);
     assert!(ring.snapshot().is_empty());
 }
+
+#[test]
+fn log_crate_records_keep_their_target_and_level() {
+    use tracing_log::log;
+    let lines = Lines::default();
+    let (ring, sub) = subscriber(settings(Format::Json, &[]), lines.clone());
+    tracing::subscriber::with_default(sub, || {
+        let record = log::Record::builder()
+            .level(log::Level::Warn)
+            .target("rustls::conn")
+            .args(format_args!("peer sent bad cert"))
+            .build();
+        tracing_log::format_trace(&record).unwrap();
+    });
+    let v: serde_json::Value = serde_json::from_str(&lines.take()[0]).unwrap();
+    assert_eq!(v["target"], "rustls::conn");
+    assert_eq!(v["level"], "warn");
+    assert_eq!(v["message"], "peer sent bad cert");
+    assert!(v.get("log.target").is_none(), "{v}");
+    let entry = &ring.snapshot()[0];
+    assert_eq!(&*entry.target, "rustls::conn");
+    assert_eq!(&*entry.event, "rustls::conn");
+}

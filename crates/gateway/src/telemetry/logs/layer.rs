@@ -2,11 +2,13 @@
 //! [`super::init`]); both collect an event's fields through [`Fields`] (the redaction path)
 //! and read the enclosing spans' fields, so a line inside a request shows its `request_id`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
+use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
@@ -106,7 +108,9 @@ where
                 })
             })
             .collect();
-        let meta = event.metadata();
+        // A `log` record's own target and level, not the bridge's.
+        let normalized = event.normalized_metadata();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let line = format::line(
             self.format,
             self.ansi,
@@ -144,14 +148,15 @@ where
             .iter()
             .filter_map(|ext| ext.get::<SpanFields>().map(|f| &f.0))
             .collect();
-        let meta = event.metadata();
-        let entry = Entry::new(
-            *meta.level(),
-            meta.target(),
-            fields,
-            &inner_first,
-            SystemTime::now(),
-        );
+        let normalized = event.normalized_metadata();
+        let (level, target) = match &normalized {
+            Some(meta) => (*meta.level(), Cow::Owned(meta.target().to_owned())),
+            None => (
+                *event.metadata().level(),
+                Cow::Borrowed(event.metadata().target()),
+            ),
+        };
+        let entry = Entry::new(level, target, fields, &inner_first, SystemTime::now());
         self.buffer.push(entry);
     }
 }

@@ -88,7 +88,7 @@ mod tests {
             ],
         };
         let ts = SystemTime::UNIX_EPOCH + Duration::from_millis(at_ms);
-        buf.push(Entry::new(level, "t", fields, &[], ts));
+        buf.push(Entry::new(level, "t".into(), fields, &[], ts));
     }
 
     fn sample() -> LogBuffer {

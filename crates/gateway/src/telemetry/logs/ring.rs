@@ -4,6 +4,7 @@
 //! holding `Arc<Entry>`s. The lock is held only to push one pointer or to copy the pointers
 //! out; entries are built before it is taken and filtered and serialized after it is released.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
@@ -24,7 +25,8 @@ pub struct Entry {
     pub id: u64,
     pub ts: SystemTime,
     pub level: Level,
-    pub target: &'static str,
+    /// The module the event came from (or a `log` record's target).
+    pub target: Cow<'static, str>,
     /// The `event` field (`request.completed`); the target when the event has none.
     pub event: Box<str>,
     pub message: Box<str>,
@@ -40,11 +42,11 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// From an event's (redacted) fields; `span` holds the enclosing spans' fields, innermost
+    /// From an event's (redacted) fields; `spans` holds the enclosing spans' fields, innermost
     /// first, which fill in what the event itself does not say (its `request_id`).
     pub fn new(
         level: Level,
-        target: &'static str,
+        target: Cow<'static, str>,
         event: Fields,
         spans: &[&Fields],
         ts: SystemTime,
@@ -77,7 +79,7 @@ impl Entry {
                 }
             }
         }
-        entry.event = event_name.unwrap_or_else(|| Box::from(target));
+        entry.event = event_name.unwrap_or_else(|| Box::from(&*entry.target));
         entry
     }
 
@@ -173,7 +175,7 @@ impl serde::Serialize for Entry {
         m.serialize_entry("level", level_name(self.level))?;
         m.serialize_entry("event", &*self.event)?;
         m.serialize_entry("message", &*self.message)?;
-        m.serialize_entry("target", self.target)?;
+        m.serialize_entry("target", &*self.target)?;
         m.serialize_entry("requestId", &self.request_id)?;
         m.serialize_entry("upstreamRequestId", &self.upstream_request_id)?;
         m.serialize_entry("model", &self.model)?;
@@ -263,7 +265,7 @@ mod tests {
             message: Some(message.into()),
             list: vec![],
         };
-        Entry::new(Level::INFO, "t", fields, &[], SystemTime::now())
+        Entry::new(Level::INFO, "t".into(), fields, &[], SystemTime::now())
     }
 
     #[test]
@@ -309,7 +311,13 @@ mod tests {
                 ("model", Value::Str("ignored".into())),
             ],
         };
-        let e = Entry::new(Level::INFO, "t", event, &[&span], SystemTime::UNIX_EPOCH);
+        let e = Entry::new(
+            Level::INFO,
+            "t".into(),
+            event,
+            &[&span],
+            SystemTime::UNIX_EPOCH,
+        );
         assert_eq!(&*e.event, "request.completed");
         assert_eq!(e.request_id.as_deref(), Some("req-1"));
         assert_eq!(
