@@ -21,6 +21,7 @@ mod errors;
 mod failover;
 mod image_compression;
 mod inference_inbound;
+mod ledger;
 mod normalize;
 mod realtime;
 mod recorder;
