@@ -20,6 +20,8 @@ pub fn bin() -> &'static str {
 /// A running gateway process; killed on drop.
 pub struct Gateway {
     pub base: String,
+    /// The separate `/metrics` URL, when `server.metrics.port` is set (announced on stdout).
+    pub metrics: Option<String>,
     pub pid: u32,
     /// Where stderr (the log) went, for gateways started with [`Gateway::start_logged`].
     pub log: Option<PathBuf>,
@@ -109,8 +111,12 @@ impl Gateway {
         let pid = child.id().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
+        let mut metrics = None;
         let base = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(rest) = line.strip_prefix("aoai-gateway metrics on ") {
+                    metrics = Some(rest.trim().to_owned());
+                }
                 if let Some(rest) = line.strip_prefix("aoai-gateway listening on ") {
                     return rest.trim().to_owned();
                 }
@@ -123,6 +129,7 @@ impl Gateway {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Gateway {
             base,
+            metrics,
             pid,
             log,
             _child: child,

@@ -9,6 +9,7 @@
 )]
 
 mod common;
+mod exposition;
 
 mod auth;
 mod azure_inbound;
@@ -22,6 +23,7 @@ mod failover;
 mod image_compression;
 mod inference_inbound;
 mod ledger;
+mod metrics;
 mod normalize;
 mod realtime;
 mod recorder;
