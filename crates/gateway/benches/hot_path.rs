@@ -1,7 +1,8 @@
 //! Micro-benchmarks for the per-request hot pieces, so a regression shows up without a load
 //! test: the response side scanners (SSE and JSON tail), the request body peek and model
 //! splice, the image-compression fast path, request normalization, the SSE edit that hides
-//! the usage chunk, the routing decision and the client-key check.
+//! the usage chunk, the routing decision, the client-key check and the Prometheus metrics
+//! update every finished request makes.
 //!
 //! Inputs are built once, outside the timed loops, and shaped like real Azure OpenAI traffic.
 //! Byte throughput is reported for body work, element throughput (one request) for the rest.
@@ -13,6 +14,7 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aoai_gateway::call::{self, Operation};
 use aoai_gateway::config::{self, ModelFamily, UpstreamKind};
@@ -21,7 +23,8 @@ use aoai_gateway::policy::normalize::{self, Rules};
 use aoai_gateway::rewrite::EditPlan;
 use aoai_gateway::state::Runtime;
 use aoai_gateway::stream::{ScanOutcome, Scanner};
-use aoai_gateway::telemetry::Stats;
+use aoai_gateway::telemetry::metrics::Limits;
+use aoai_gateway::telemetry::{ErrorClass, Metrics, Record, Stats};
 use aoai_gateway::upstream::dialect;
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -576,6 +579,84 @@ fn client_keys(c: &mut Criterion) {
     g.finish();
 }
 
+/// A finished chat request as the plumbing records it.
+fn finished(model: &str, stream: bool) -> Record {
+    let mut rec = Record::new(
+        std::time::SystemTime::now(),
+        Arc::from("gw-0123456789abcdef"),
+        "chat/completions",
+    );
+    rec.key = Some(Arc::from("team-3"));
+    rec.model = Arc::from(model);
+    rec.deployment = Some(Arc::from("gpt-4o-2024-08-06-eastus"));
+    rec.upstream = Some(Arc::from("eastus"));
+    rec.status = 200;
+    rec.stream = stream;
+    rec.usage = Some(aoai_gateway::stream::Usage {
+        prompt: 1200,
+        completion: 350,
+        total: 1550,
+        cached: 1024,
+        reasoning: 0,
+    });
+    rec.latency = Duration::from_millis(2400);
+    rec.upstream_latency = Some(Duration::from_millis(380));
+    rec.overhead = Some(Duration::from_micros(45));
+    rec.ttft = stream.then(|| Duration::from_millis(420));
+    rec
+}
+
+fn metrics_observe(c: &mut Criterion) {
+    let metrics = Metrics::new();
+    // 40 aliases × 3 statuses already seen, as on a gateway that has run for a while.
+    for i in 0..40 {
+        for status in [200, 429, 500] {
+            let mut rec = finished(&format!("model-{i}"), i % 2 == 0);
+            rec.status = status;
+            metrics.observe(&rec);
+        }
+    }
+    let json = finished("model-7", false);
+    let stream = finished("model-8", true);
+    let mut refused = finished("model-9", false);
+    refused.status = 401;
+    refused.error_class = ErrorClass::Policy;
+    refused.usage = None;
+    refused.deployment = None;
+    refused.upstream_latency = None;
+    metrics.observe(&refused);
+    // Past the cap: a client-chosen name folded into `(other)`.
+    let capped = Metrics::with_limits(Limits {
+        models: 4,
+        routes: 4,
+        requests: 4,
+        tokens: 4,
+    });
+    for i in 0..8 {
+        capped.observe(&finished(&format!("client-{i}"), false));
+    }
+    let folded = finished("client-new", false);
+
+    let mut g = c.benchmark_group("metrics");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("observe/json_with_usage", |b| {
+        b.iter(|| metrics.observe(black_box(&json)))
+    });
+    g.bench_function("observe/stream_with_usage", |b| {
+        b.iter(|| metrics.observe(black_box(&stream)))
+    });
+    g.bench_function("observe/refused", |b| {
+        b.iter(|| metrics.observe(black_box(&refused)))
+    });
+    g.bench_function("observe/folded_past_cap", |b| {
+        b.iter(|| capped.observe(black_box(&folded)))
+    });
+    g.bench_function("in_flight_guard", |b| {
+        b.iter(|| drop(black_box(metrics.in_flight())))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     sse_scanner,
@@ -585,6 +666,7 @@ criterion_group!(
     sse_edit,
     image_fast_path,
     routing,
-    client_keys
+    client_keys,
+    metrics_observe
 );
 criterion_main!(benches);

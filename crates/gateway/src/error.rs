@@ -101,6 +101,9 @@ pub enum GatewayError {
     AdminDisabled,
     #[error("Admin credentials are missing or wrong.")]
     AdminUnauthorized,
+    /// `/metrics` with `server.metrics.auth: bearer` and no or the wrong token.
+    #[error("The metrics bearer token is missing or wrong.")]
+    MetricsUnauthorized,
     #[error(
         "The usage ledger is disabled: set server.usage.enabled to true and restart the gateway."
     )]
@@ -139,9 +142,10 @@ impl GatewayError {
             Self::InvalidJson(_) | Self::InvalidRequest { .. } | Self::InvalidImage { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            Self::MissingApiKey | Self::InvalidApiKey | Self::AdminUnauthorized => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::MissingApiKey
+            | Self::InvalidApiKey
+            | Self::AdminUnauthorized
+            | Self::MetricsUnauthorized => StatusCode::UNAUTHORIZED,
             Self::AdminDisabled => StatusCode::FORBIDDEN,
             Self::ModelNotFound(_) | Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -169,7 +173,9 @@ impl GatewayError {
             | Self::PoolUnavailable { .. } => "upstream_error",
             Self::PoolThrottled { .. } => "rate_limit_error",
             Self::Internal(_) | Self::UsageLedgerDisabled => "server_error",
-            Self::AdminDisabled | Self::AdminUnauthorized => "authentication_error",
+            Self::AdminDisabled | Self::AdminUnauthorized | Self::MetricsUnauthorized => {
+                "authentication_error"
+            }
             _ => "invalid_request_error",
         }
     }
@@ -204,6 +210,7 @@ impl GatewayError {
             Self::NotSupported(_) => "not_supported",
             Self::AdminDisabled => "admin_disabled",
             Self::AdminUnauthorized => "admin_unauthorized",
+            Self::MetricsUnauthorized => "metrics_unauthorized",
             Self::UsageLedgerDisabled => "usage_ledger_disabled",
             Self::Internal(_) => "internal_error",
             Self::Shaped { code, .. } => code,
@@ -287,6 +294,12 @@ impl IntoResponse for GatewayError {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"aoai-gateway admin\", charset=\"UTF-8\""),
+            );
+        }
+        if matches!(self, Self::MetricsUnauthorized) {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"aoai-gateway metrics\""),
             );
         }
         response

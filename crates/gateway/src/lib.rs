@@ -4,7 +4,8 @@
 //! - [`server`]: listeners (TCP_NODELAY), the router and its layer stack, graceful shutdown.
 //! - [`trace`]: the outermost service: each request's id (accepted or generated, returned on
 //!   every response) and the `request` span its log lines carry.
-//! - [`listen`]: `serve`'s thread-per-core runner: a SO_REUSEPORT socket per worker.
+//! - [`listen`]: `serve`'s thread-per-core runner: one shared listening socket, a worker per
+//!   core; the optional separate `/metrics` listener runs on the main thread.
 //! - [`worker`]: one event loop per thread; which worker a thread is, for per-worker clients.
 //! - [`state`]: the per-request snapshot (`Runtime`): config, model table, upstream clients.
 //! - [`inbound`]: client-facing dialects; each turns HTTP into a [`call::Call`] (the realtime
@@ -37,8 +38,8 @@
 //!   `response.done`; [`drain`] closes such sessions on shutdown (they outlive hyper's view).
 //! - [`telemetry`]: one record per finished request ([`telemetry::Pending`] while it runs), fed
 //!   to the in-memory stats, Prometheus metrics, the SQLite usage ledger and the request log;
-//!   the logging pipeline itself (stdout, the admin log ring, redaction) and, with the `otel`
-//!   feature, OTLP span export.
+//!   `/metrics` itself ([`telemetry::metrics::endpoint`]); the logging pipeline (stdout, the
+//!   admin log ring, redaction) and, with the `otel` feature, OTLP span export.
 //! - [`admin`]: the admin API behind HTTP Basic auth (stats, pooled deployments' health, the
 //!   usage ledger's reports, the log ring).
 //! - [`config`]: schema, loading (file, env, env-only), validation.

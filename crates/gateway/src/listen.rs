@@ -7,18 +7,63 @@
 //! (HTTP/1.1 SDKs, Caddy's upstream pool), which keeps the workers evenly busy. One shared
 //! socket rather than SO_REUSEPORT: no other process of the same user can join the port, and
 //! port 0 always means one fresh port.
+//!
+//! `server.metrics.port` gets a listener of its own, served by the main thread's control
+//! runtime: scrapes never queue behind API traffic on a worker, and a busy worker never delays
+//! a scrape. It is bound before any worker starts (a taken port fails the start) and stops
+//! with them.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use crate::server;
 use crate::state::AppState;
+use crate::telemetry::metrics::endpoint;
 use crate::worker;
 
-/// Binds `host:port` (port 0 picks a free port), calls
-/// `on_listen` with the address, and serves until SIGINT/SIGTERM or until a worker fails.
+/// How long open scrapes on the metrics listener get after a shutdown signal.
+const METRICS_GRACE: Duration = Duration::from_secs(2);
+
+/// Where the gateway listens, once every worker accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listening {
+    pub addr: SocketAddr,
+    /// The separate `/metrics` listener (`server.metrics.port`), when configured.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// A non-blocking listening socket on `host:port` (port 0 picks a free port).
+fn bind(host: &str, port: u16) -> Result<std::net::TcpListener, String> {
+    let addr = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}:{port}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host}:{port} resolves to no address"))?;
+    std::net::TcpListener::bind(addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))
+}
+
+/// The separate metrics listener, when `server.metrics` is enabled with a port of its own.
+fn bind_metrics(app: &AppState, host: &str) -> Result<Option<std::net::TcpListener>, String> {
+    let rt = app.runtime.load();
+    let m = &rt.config.server.metrics;
+    match (m.enabled, m.port) {
+        (true, Some(port)) => {
+            let host = m.host.as_deref().unwrap_or(host);
+            bind(host, port)
+                .map(Some)
+                .map_err(|e| format!("metrics: {e}"))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Binds `host:port` (port 0 picks a free port) and the metrics port if any, calls
+/// `on_listen` with the addresses, and serves until SIGINT/SIGTERM or until a worker fails.
 /// Blocks the calling thread; `app`'s upstream clients must have been built for `workers`
 /// (see [`worker::set_count`]).
 pub fn run(
@@ -26,17 +71,15 @@ pub fn run(
     port: u16,
     workers: usize,
     app: Arc<AppState>,
-    on_listen: impl FnOnce(SocketAddr),
+    on_listen: impl FnOnce(&Listening),
 ) -> Result<(), String> {
-    let addr = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}:{port}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host}:{port} resolves to no address"))?;
-    let listener = std::net::TcpListener::bind(addr)
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = bind(host, port)?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics = bind_metrics(&app, host)?;
+    let metrics_addr = match &metrics {
+        Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
     let mut sockets = Vec::with_capacity(workers.max(1));
     for _ in 1..workers.max(1) {
         sockets.push(listener.try_clone().map_err(|e| e.to_string())?);
@@ -81,13 +124,42 @@ pub fn run(
             return Err(e);
         }
     }
-    on_listen(bound);
-
-    // The main thread only waits: for a signal, or for a worker that stopped on its own.
-    let control = tokio::runtime::Builder::new_current_thread()
+    // The main thread only waits: for a signal, or for a worker that stopped on its own. It
+    // also serves the metrics listener.
+    let control = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the control runtime: {e}"))?;
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = stop_tx.send(true);
+            for t in threads {
+                let _ = t.join();
+            }
+            return Err(format!("cannot start the control runtime: {e}"));
+        }
+    };
+    let metrics_task = metrics.map(|sock| {
+        let (app, mut stop) = (Arc::clone(&app), stop_rx.clone());
+        control.spawn(async move {
+            let served = match tokio::net::TcpListener::from_std(sock) {
+                Ok(listener) => {
+                    endpoint::serve(listener, app, async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        })
+    });
+    on_listen(&Listening {
+        addr: bound,
+        metrics: metrics_addr,
+    });
     let early = control.block_on(async {
         tokio::select! {
             () = server::shutdown_signal() => None,
@@ -95,6 +167,13 @@ pub fn run(
         }
     });
     let _ = stop_tx.send(true);
+    if let Some(task) = metrics_task {
+        control.block_on(async {
+            if tokio::time::timeout(METRICS_GRACE, task).await.is_err() {
+                tracing::warn!("metrics listener grace period over; closing its connections");
+            }
+        });
+    }
     for t in threads {
         let _ = t.join();
     }

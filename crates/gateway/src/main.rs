@@ -125,8 +125,12 @@ fn serve(config_path: Option<PathBuf>, logs: Arc<LogBuffer>) -> Result<(), Strin
     let telemetry = Telemetry::new(ledger, logs);
     let app = AppState::with_telemetry(loaded.config, telemetry)?;
     tracing::info!(source = ?loaded.source, workers, "config loaded");
-    let served = listen::run(&host, port, workers, Arc::clone(&app), |addr| {
-        say(&format!("aoai-gateway listening on http://{addr}"));
+    let served = listen::run(&host, port, workers, Arc::clone(&app), |at| {
+        // Before the `listening` line, which scripts and tests wait for.
+        if let Some(metrics) = at.metrics {
+            say(&format!("aoai-gateway metrics on http://{metrics}/metrics"));
+        }
+        say(&format!("aoai-gateway listening on http://{}", at.addr));
     });
     // Rows still queued reach the database before the process ends.
     app.telemetry.ledger.close();

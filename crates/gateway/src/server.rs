@@ -2,7 +2,7 @@
 //!
 //! The CORS gate ([`crate::policy::cors`], `server.cors`) wraps the whole router, so it answers
 //! browsers' preflights before routing (a route would answer 405); it never allows an origin on
-//! `/admin` or `/healthz`, and requests without `Origin` skip it. The router, outermost first:
+//! `/admin`, `/healthz` or `/metrics`, and requests without `Origin` skip it. The router, outermost first:
 //! 1. `/healthz` — no auth, no state; for load balancers and Caddy's health checks.
 //! 2. The client dialects; each handler authenticates the client and runs the shared pipeline
 //!    ([`crate::proxy`]):
@@ -20,7 +20,10 @@
 //!      `resources.upstream` or to the upstream that stored the response
 //!      ([`crate::resources`]).
 //! 3. `/admin/api/*` — Basic-auth admin API ([`crate::admin`]).
-//! 4. Fallbacks — unknown paths and wrong methods get OpenAI-shaped 404/405 errors.
+//! 4. `/metrics` — Prometheus ([`crate::telemetry::metrics::endpoint`]), when
+//!    `server.metrics.enabled` and it has no port of its own (then [`crate::listen`] serves it
+//!    there, and the main port answers 404).
+//! 5. Fallbacks — unknown paths and wrong methods get OpenAI-shaped 404/405 errors.
 //!
 //! There is deliberately no buffering or body-limit layer: the pipeline reads request bodies
 //! itself (to answer 413 in OpenAI's shape) and never buffers responses; multipart uploads are
@@ -47,6 +50,7 @@ use tower::Layer as _;
 use crate::drain::{self, Drain};
 use crate::error::GatewayError;
 use crate::state::AppState;
+use crate::telemetry::metrics;
 use crate::{admin, inbound, policy, resources, trace};
 
 /// How long in-flight requests (streams included) get to finish after a shutdown signal.
@@ -74,12 +78,13 @@ pub fn router(app: Arc<AppState>, drain: Drain) -> Router {
         .merge(inbound::realtime::router(drain))
         .merge(resources::router())
         .merge(admin::router())
+        .merge(metrics::endpoint::main_port_routes(&app))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
 }
 
-async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> Response {
+pub(crate) async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> Response {
     GatewayError::NotFound {
         method: method.to_string(),
         path: uri.path().to_owned(),
@@ -87,7 +92,7 @@ async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> Response {
     .into_response()
 }
 
-async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> Response {
+pub(crate) async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> Response {
     GatewayError::MethodNotAllowed {
         method: method.to_string(),
         path: uri.path().to_owned(),

@@ -8,8 +8,8 @@
 //!
 //! The allowed origins are read from the request's runtime snapshot, so a config reload changes
 //! them without a restart. Preflights are answered before routing; an origin that is not
-//! allowed (and any origin on the admin API) simply gets no `access-control-allow-origin`, which
-//! is how browsers are told no. The key travels in `Authorization`/`api-key` headers, never in cookies, so credentialed
+//! allowed (and any origin on the admin API, `/healthz` or `/metrics`) simply gets no
+//! `access-control-allow-origin`, which is how browsers are told no. The key travels in `Authorization`/`api-key` headers, never in cookies, so credentialed
 //! CORS is not needed.
 
 use std::future::Future;
@@ -49,7 +49,7 @@ fn browser_layer(app: Arc<AppState>) -> CorsLayer {
         .allow_origin(AllowOrigin::predicate(
             move |origin: &HeaderValue, parts: &http::request::Parts| {
                 let path = parts.uri.path();
-                if path.starts_with("/admin") || path == "/healthz" {
+                if path.starts_with("/admin") || path == "/healthz" || path == "/metrics" {
                     return false;
                 }
                 let rt = app.runtime.load();

@@ -20,6 +20,8 @@ pub fn bin() -> &'static str {
 /// A running gateway process; killed on drop.
 pub struct Gateway {
     pub base: String,
+    /// The separate `/metrics` URL, when `server.metrics.port` is set (announced on stdout).
+    pub metrics: Option<String>,
     pub pid: u32,
     /// Where the log (the gateway's stdout) is copied, for gateways started with
     /// [`Gateway::start_logged`].
@@ -105,8 +107,13 @@ impl Gateway {
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let mut copy = LogCopy::new(log.as_deref());
+        let mut metrics = None;
         let base = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(rest) = line.strip_prefix("aoai-gateway metrics on ") {
+                    metrics = Some(rest.trim().to_owned());
+                    continue;
+                }
                 if let Some(rest) = line.strip_prefix("aoai-gateway listening on ") {
                     return rest.trim().to_owned();
                 }
@@ -124,6 +131,7 @@ impl Gateway {
         });
         Gateway {
             base,
+            metrics,
             pid,
             log,
             _child: child,

@@ -70,9 +70,15 @@ async fn allowed_origins_get_preflights_and_readable_headers() {
     // for non-browser callers.
     let resp = preflight(&gw, "/v1/chat/completions", "https://evil.example").await;
     assert!(resp.headers().get("access-control-allow-origin").is_none());
-    // The admin API is not opened to other origins.
-    let resp = preflight(&gw, "/admin/api/stats", APP).await;
-    assert!(resp.headers().get("access-control-allow-origin").is_none());
+    // The admin API and the metrics (admin credentials by default) are not opened to other
+    // origins.
+    for path in ["/admin/api/stats", "/metrics"] {
+        let resp = preflight(&gw, path, APP).await;
+        assert!(
+            resp.headers().get("access-control-allow-origin").is_none(),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]

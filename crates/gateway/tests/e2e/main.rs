@@ -9,6 +9,7 @@
 )]
 
 mod common;
+mod exposition;
 
 mod auth;
 mod azure_inbound;
@@ -21,7 +22,9 @@ mod errors;
 mod failover;
 mod image_compression;
 mod inference_inbound;
+mod ledger;
 mod logs;
+mod metrics;
 mod normalize;
 mod realtime;
 mod recorder;
