@@ -122,12 +122,7 @@ pub async fn forward(app: Arc<AppState>, op: Operation, req: Request<Body>) -> R
 pub async fn forward_from(app: Arc<AppState>, inbound: Inbound, req: Request<Body>) -> Response {
     let runtime = app.runtime.load_full();
     let dialect = inbound.dialect;
-    let request_id = trace::request_id_of(req.extensions(), req.headers());
-    let mut pending = Some(Pending::start(
-        &app.telemetry,
-        &request_id,
-        inbound.op.route_key(),
-    ));
+    let mut pending = Pending::of_request(&app.telemetry, &req, inbound.op.route_key());
     let result = forward_inner(&runtime, &app.responses, inbound, req, &mut pending).await;
     pending::settle(pending, &result);
     match result {

@@ -57,12 +57,7 @@ pub fn router() -> Router<Arc<AppState>> {
 
 async fn handle(app: Arc<AppState>, face: Face, req: Request<Body>) -> Response {
     let rt = app.runtime.load_full();
-    let request_id = trace::request_id_of(req.extensions(), req.headers());
-    let mut pending = Some(Pending::start(
-        &app.telemetry,
-        &request_id,
-        Family::Responses.route_key(),
-    ));
+    let mut pending = Pending::of_request(&app.telemetry, &req, Family::Responses.route_key());
     let result = forward(&app, &rt, face, req, &mut pending).await;
     pending::settle(pending, &result);
     match result {

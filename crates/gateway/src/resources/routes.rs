@@ -68,12 +68,7 @@ pub fn router() -> Router<Arc<AppState>> {
 
 async fn handle(app: Arc<AppState>, face: Face, family: Family, req: Request<Body>) -> Response {
     let rt = app.runtime.load_full();
-    let request_id = trace::request_id_of(req.extensions(), req.headers());
-    let mut pending = Some(Pending::start(
-        &app.telemetry,
-        &request_id,
-        family.route_key(),
-    ));
+    let mut pending = Pending::of_request(&app.telemetry, &req, family.route_key());
     let result = forward(&app, &rt, face, family, req, &mut pending).await;
     pending::settle(pending, &result);
     match result {

@@ -91,6 +91,16 @@ impl Pending {
         }
     }
 
+    /// Starts the record of `req`, under the id [`crate::trace`] gave it.
+    pub fn of_request<B>(
+        sinks: &Arc<Telemetry>,
+        req: &http::Request<B>,
+        operation: &'static str,
+    ) -> Option<Self> {
+        let id = crate::trace::request_id_of(req.extensions(), req.headers());
+        Some(Self::start(sinks, &id, operation))
+    }
+
     /// The operation actually sent upstream, when it differs from the client's (translation).
     pub fn operation(&mut self, operation: &'static str) {
         self.record.operation = operation;

@@ -2,7 +2,7 @@
 //! restarts (`docs/usage.md`).
 //!
 //! - [`Ledger`] (here): the handle. [`Ledger::push`] is on every request's path, so it only
-//!   copies the record into a [`row::Row`] and offers it to a bounded queue; it never blocks
+//!   clones the record (reference-count bumps) and offers it to a bounded queue; it never blocks
 //!   and never touches the disk. A full queue drops the row and counts it.
 //! - [`writer`]: the thread that owns the write connection and writes rows in batches.
 //! - [`retention`]: deletes rows past `retentionDays`, in chunks.
@@ -32,7 +32,6 @@ use rusqlite::Connection;
 use super::Record;
 use crate::config::UsageConfig;
 pub use query::{Counts, Group, GroupBy, Report, RowFilter, StoredRequest};
-use row::Row;
 use writer::{Counters, Msg, Settings, Writer};
 
 /// How long [`Ledger::close`] waits for the writer to flush.
@@ -52,7 +51,7 @@ pub enum QueryError {
 /// Sizes and timings; [`Default`] is production, tests shrink them.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
-    /// Rows the queue holds before `push` drops them. 50,000 rows of 256 bytes are ~13 MB when
+    /// Rows the queue holds before `push` drops them. 50,000 records of ~270 bytes are ~14 MB when
     /// full (only the queued rows take memory) and ride out a disk stalled for 50 s at 1,000
     /// requests/s.
     pub capacity: usize,
@@ -169,7 +168,7 @@ impl Ledger {
     /// the queue is full the row is dropped and counted in [`Self::dropped`].
     pub fn push(&self, rec: &Record) {
         let Some(inner) = &self.inner else { return };
-        match inner.tx.try_send(Msg::Row(Box::new(Row::from_record(rec)))) {
+        match inner.tx.try_send(Msg::Row(Box::new(rec.clone()))) {
             Ok(()) => {
                 inner.counters.accepted.fetch_add(1, Ordering::Relaxed);
             }

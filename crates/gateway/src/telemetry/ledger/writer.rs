@@ -13,14 +13,15 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::retention::Retention;
-use super::row::{self, Row};
+use super::row;
+use crate::telemetry::Record;
 
 /// What the queue carries.
 #[derive(Debug)]
 pub enum Msg {
     /// Boxed so the queue's preallocated slots stay pointer-sized: a 50,000-row queue costs
     /// 800 KB while empty, not 50,000 rows.
-    Row(Box<Row>),
+    Row(Box<Record>),
     /// Look at the `closing` flag now (sent by `close`).
     Wake,
 }
@@ -146,7 +147,7 @@ impl Writer {
     /// every `push` wake it (a syscall on the request path), a parked one costs `push` nothing.
     /// So requests pay at most one wake-up per batch. No linger when closing, or when the last
     /// batch was full (a backlog is written back to back).
-    fn collect(&mut self, batch: &mut Vec<Row>, wait: Duration, closing: bool) -> (usize, bool) {
+    fn collect(&mut self, batch: &mut Vec<Record>, wait: Duration, closing: bool) -> (usize, bool) {
         match self.rx.recv_timeout(wait) {
             Ok(Msg::Row(row)) => batch.push(*row),
             Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => return (0, false),
@@ -178,7 +179,7 @@ impl Writer {
 
     /// Writes `batch` in one transaction, retrying with backoff until it succeeds; once
     /// shutdown began, only until the deadline, after which its rows count as dropped.
-    fn write(&mut self, batch: &mut Vec<Row>) {
+    fn write(&mut self, batch: &mut Vec<Record>) {
         let rows = batch.len() as u64;
         let mut backoff = self.settings.retry_first;
         let mut failures = 0u32;
@@ -225,12 +226,12 @@ impl Writer {
 }
 
 /// One transaction, one prepared insert, every row.
-fn insert_batch(conn: &mut Connection, rows: &[Row]) -> rusqlite::Result<()> {
+fn insert_batch(conn: &mut Connection, rows: &[Record]) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut stmt = tx.prepare(row::INSERT)?;
         for r in rows {
-            r.insert(&mut stmt)?;
+            row::insert(r, &mut stmt)?;
         }
     }
     tx.commit()
