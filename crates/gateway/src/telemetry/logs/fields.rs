@@ -18,7 +18,8 @@ pub enum Value {
 }
 
 impl Value {
-    fn text(s: &str) -> Self {
+    /// A text value, redacted and cut.
+    pub fn text(s: &str) -> Self {
         Self::Str(redact::redact(s).into())
     }
 
@@ -162,7 +163,12 @@ impl Fields {
 
     /// Stores a recorded value; a secret-named field keeps only the mask, whatever its type.
     fn put(&mut self, field: &Field, value: impl FnOnce() -> Value) {
-        let name = field.name();
+        self.put_named(field.name(), value);
+    }
+
+    /// [`Self::put`] by name: the path for fields built without a `tracing` event (the
+    /// admin ring's `request.completed` entries), so they are redacted alike.
+    pub fn put_named(&mut self, name: &'static str, value: impl FnOnce() -> Value) {
         // A `log` record's metadata fields: its target and level are read from them instead.
         if name.starts_with("log.") {
             return;

@@ -248,3 +248,84 @@ fn log_crate_records_keep_their_target_and_level() {
     assert_eq!(&*entry.target, "rustls::conn");
     assert_eq!(&*entry.event, "rustls::conn");
 }
+
+/// The ring's entry for `rec` by the fast path (the record lent to the ring) and by the
+/// event's fields, as JSON without the id and time.
+fn both_paths(
+    rec: &Record,
+    env: &[(&str, &str)],
+) -> (Option<serde_json::Value>, Option<serde_json::Value>) {
+    let json = |ring: &LogBuffer| {
+        ring.snapshot().first().map(|e| {
+            let mut v = serde_json::to_value(&**e).unwrap();
+            let m = v.as_object_mut().unwrap();
+            m.remove("id");
+            m.remove("ts");
+            v
+        })
+    };
+    let (fast, sub) = subscriber(settings(Format::Json, env), Lines::default());
+    tracing::subscriber::with_default(sub, || completed(rec));
+    let unbuilt = fast.unbuilt();
+    assert!(
+        super::super::completed::take_lent().is_none(),
+        "the lent record never outlives the event"
+    );
+    let fast = json(&fast);
+    if fast.is_some() {
+        assert_eq!(unbuilt, 1, "kept as a record until read");
+    }
+    let (slow, sub) = subscriber(settings(Format::Json, env), Lines::default());
+    tracing::subscriber::with_default(sub, || super::super::completed::emit(rec));
+    (fast, json(&slow))
+}
+
+#[test]
+fn completed_entries_kept_as_records_read_like_the_events_fields() {
+    let ok = record(200, ErrorClass::None);
+    let mut failed = record(502, ErrorClass::Upstream);
+    failed.error_code = Some("upstream_unreachable".into());
+    failed.usage = None;
+    failed.key = None;
+    let mut stream = record(200, ErrorClass::None);
+    stream.stream = true;
+    stream.cancelled = true;
+    stream.ttft = Some(Duration::from_millis(3));
+    stream.upstream_latency = Some(Duration::from_millis(9));
+    stream.overhead = Some(Duration::from_micros(150));
+    if let Some(u) = stream.usage.as_mut() {
+        u.cached = 4;
+        u.reasoning = 2;
+    }
+    // A client-chosen model name that looks like a key is masked on both paths.
+    let mut secretive = record(400, ErrorClass::Policy);
+    secretive.model = Arc::from("sk-proj-abcdefghijklmnopqrstuvwxyz0123456789");
+    for rec in [&ok, &failed, &stream, &secretive] {
+        let (fast, slow) = both_paths(rec, &[]);
+        let fast = fast.expect("kept");
+        assert_eq!(Some(&fast), slow.as_ref());
+        assert_eq!(fast["event"], "request.completed");
+        assert_eq!(fast["message"], "request completed");
+        assert!(!fast.to_string().contains("abcdefghijklmnop"), "{fast}");
+    }
+    let (fast, _) = both_paths(&stream, &[]);
+    let fields = &fast.unwrap()["fields"];
+    assert_eq!(fields["cached_tokens"], 4);
+    assert_eq!(fields["overhead_ms"], 0);
+    assert_eq!(fields["ttft_ms"], 3);
+}
+
+#[test]
+fn the_ring_filter_still_decides_for_completed_entries() {
+    let env = [("ADMIN_LOG_LEVEL", "warn")];
+    let (fast, slow) = both_paths(&record(200, ErrorClass::None), &env);
+    assert_eq!((fast, slow), (None, None), "a success is info: not kept");
+    let (fast, slow) = both_paths(&record(429, ErrorClass::Upstream), &env);
+    assert!(fast.is_some());
+    assert_eq!(fast, slow);
+    let env = [("ADMIN_LOG_LEVEL", "info,aoai_gateway::access=off")];
+    assert_eq!(
+        both_paths(&record(500, ErrorClass::Upstream), &env),
+        (None, None)
+    );
+}

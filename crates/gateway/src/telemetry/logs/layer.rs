@@ -16,6 +16,7 @@ use super::fields::Fields;
 use super::format::{self, Format, SpanView};
 use super::ring::{Entry, LogBuffer};
 use super::writer::Sink;
+use super::{ACCESS_TARGET, completed};
 
 /// A span's recorded fields, kept in its extensions (shared by both layers: whichever sees
 /// the span first stores them).
@@ -141,6 +142,12 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if event.metadata().target() == ACCESS_TARGET
+            && let Some(rec) = completed::take_lent()
+        {
+            self.buffer.push_completed(*event.metadata().level(), rec);
+            return;
+        }
         let fields = collect(event);
         let spans = scope(event, &ctx);
         let exts: Vec<_> = spans.iter().rev().map(SpanRef::extensions).collect();

@@ -1,18 +1,21 @@
 //! The admin log ring: the last N log entries, kept in memory for `GET /admin/api/logs`.
 //!
 //! Memory is bounded by construction: a `VecDeque` allocated at its capacity and never grown,
-//! holding `Arc<Entry>`s. The lock is held only to push one pointer or to copy the pointers
-//! out; entries are built before it is taken and filtered and serialized after it is released.
+//! holding pointers. The lock is held only to push one pointer or to copy the pointers out;
+//! entries are built before it is taken (or, for `request.completed`, on first read) and
+//! filtered and serialized after it is released.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::SystemTime;
 
 use serde::ser::{SerializeMap, Serializer};
 use tracing::Level;
 
+use super::completed;
 use super::fields::{Fields, Value};
+use crate::telemetry::Record;
 
 /// `ADMIN_LOG_BUFFER_SIZE` when unset (the seed's default).
 pub const DEFAULT_CAPACITY: usize = 1000;
@@ -188,9 +191,38 @@ impl serde::Serialize for Entry {
     }
 }
 
+/// What the ring holds: an entry, or a `request.completed` record whose entry is built on
+/// first read (see [`super::completed`]).
+enum Slot {
+    Entry(Arc<Entry>),
+    Completed(Arc<Completed>),
+}
+
+struct Completed {
+    id: u64,
+    ts: SystemTime,
+    level: Level,
+    rec: Record,
+    /// The entry, once a read has built it.
+    entry: OnceLock<Arc<Entry>>,
+}
+
+impl Slot {
+    fn entry(&self) -> Arc<Entry> {
+        match self {
+            Slot::Entry(e) => Arc::clone(e),
+            Slot::Completed(c) => Arc::clone(c.entry.get_or_init(|| {
+                let mut e = completed::entry(&c.rec, c.level, c.ts);
+                e.id = c.id;
+                Arc::new(e)
+            })),
+        }
+    }
+}
+
 struct Ring {
     next_id: u64,
-    entries: VecDeque<Arc<Entry>>,
+    entries: VecDeque<Slot>,
 }
 
 /// The most recent log entries, for `/admin/api/logs`. Capacity 0 keeps nothing.
@@ -232,27 +264,67 @@ impl LogBuffer {
 
     /// Adds an entry (evicting the oldest when full) and gives it the next id.
     pub fn push(&self, mut entry: Entry) {
+        self.insert(|id| {
+            entry.id = id;
+            Slot::Entry(Arc::new(entry))
+        });
+    }
+
+    /// Adds a finished request's `request.completed` entry, kept as its record until read.
+    pub fn push_completed(&self, level: Level, rec: Record) {
+        self.insert(|id| {
+            Slot::Completed(Arc::new(Completed {
+                id,
+                ts: SystemTime::now(),
+                level,
+                rec,
+                entry: OnceLock::new(),
+            }))
+        });
+    }
+
+    fn insert(&self, make: impl FnOnce(u64) -> Slot) {
         if self.capacity == 0 {
             return;
         }
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
-        entry.id = ring.next_id;
+        let slot = make(ring.next_id);
         ring.next_id += 1;
-        if ring.entries.len() == self.capacity {
-            // The evicted entry is freed after the lock is released.
-            let old = ring.entries.pop_front();
-            ring.entries.push_back(Arc::new(entry));
-            drop(ring);
-            drop(old);
-            return;
-        }
-        ring.entries.push_back(Arc::new(entry));
+        // The evicted slot is freed after the lock is released.
+        let old = if ring.entries.len() == self.capacity {
+            ring.entries.pop_front()
+        } else {
+            None
+        };
+        ring.entries.push_back(slot);
+        drop(ring);
+        drop(old);
     }
 
-    /// The entries, oldest first (pointers copied under the lock; nothing else done there).
-    pub fn snapshot(&self) -> Vec<Arc<Entry>> {
+    /// How many held slots are `request.completed` records not yet built into entries.
+    #[cfg(test)]
+    pub(crate) fn unbuilt(&self) -> usize {
         let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
-        ring.entries.iter().cloned().collect()
+        ring.entries
+            .iter()
+            .filter(|s| matches!(s, Slot::Completed(c) if c.entry.get().is_none()))
+            .count()
+    }
+
+    /// The entries, oldest first. Only pointers are copied under the lock; entries not read
+    /// before are built after it is released.
+    pub fn snapshot(&self) -> Vec<Arc<Entry>> {
+        let slots: Vec<Slot> = {
+            let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+            ring.entries
+                .iter()
+                .map(|slot| match slot {
+                    Slot::Entry(e) => Slot::Entry(Arc::clone(e)),
+                    Slot::Completed(c) => Slot::Completed(Arc::clone(c)),
+                })
+                .collect()
+        };
+        slots.iter().map(Slot::entry).collect()
     }
 }
 
