@@ -101,13 +101,8 @@ impl Runtime {
                     tracing::info!(upstream = %u.name, credential = auth.mode.as_str(), "upstream credential")
                 }
             }
-            let upstream = Upstream::new(
-                u,
-                credential,
-                client::WorkerClients::build(settings, &tls),
-                settings.connect_timeout,
-            )
-            .map_err(|e| format!("upstream `{}`: {e}", u.name))?;
+            let upstream = Upstream::new(u, credential, settings, &tls)
+                .map_err(|e| format!("upstream `{}`: {e}", u.name))?;
             upstreams.insert(u.name.clone(), Arc::new(upstream));
         }
         crate::upstream::entra::announce(entra);

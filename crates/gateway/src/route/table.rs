@@ -456,13 +456,7 @@ pub(crate) fn test_target_on(upstream: &str, deployment: &str) -> Target {
         pool_max_idle_per_host: 1,
     };
     let tls = client::tls_config().unwrap();
-    let upstream = Upstream::new(
-        &cfg,
-        crate::upstream::Credential::None,
-        client::WorkerClients::build(settings, &tls),
-        settings.connect_timeout,
-    )
-    .unwrap();
+    let upstream = Upstream::new(&cfg, crate::upstream::Credential::None, settings, &tls).unwrap();
     Target {
         upstream: Arc::new(upstream),
         deployment: Arc::from(deployment),

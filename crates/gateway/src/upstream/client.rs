@@ -1,7 +1,8 @@
-//! The pooled HTTP client, one per upstream.
+//! The connector and the per-worker pools every upstream uses ([`super::pool`]), and
+//! hyper-util's general client for the Entra ID token requests.
 //!
-//! hyper-util's pooled client over rustls (HTTP/2 by ALPN where the upstream offers it,
-//! HTTP/1.1 keep-alive otherwise). TCP_NODELAY is set on every upstream socket: without it a
+//! Connections go over rustls (HTTP/2 by ALPN where the upstream offers it, HTTP/1.1
+//! keep-alive otherwise). TCP_NODELAY is set on every upstream socket: without it a
 //! small request body can sit behind Nagle's algorithm for a delayed-ACK interval (~40 ms).
 //! The connect timeout wraps TCP *and* TLS, so it means what it says and nothing more — the
 //! seed proxy's "connect" timeout really timed the response headers and re-sent slow requests.
@@ -13,6 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::Uri;
+use http::uri::{Authority, Scheme};
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -21,6 +23,7 @@ use tokio::net::TcpStream;
 use tower::Service;
 
 use super::out_body::OutBody;
+use super::pool::Pool;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -91,26 +94,45 @@ pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
     Ok(Arc::new(config))
 }
 
-/// One client per worker thread (see [`crate::worker`]): a request uses its own thread's
+/// One pool per worker thread (see [`crate::worker`]): a request uses its own thread's
 /// connections, so no upstream I/O is handed between threads.
 #[derive(Clone, Debug)]
-pub struct WorkerClients(Box<[HttpClient]>);
+pub struct WorkerClients(Box<[Pool]>);
 
 impl WorkerClients {
-    pub fn build(settings: ClientSettings, tls: &Arc<rustls::ClientConfig>) -> Self {
+    /// Pools for the upstream at `scheme://authority`.
+    pub fn build(
+        settings: ClientSettings,
+        tls: &Arc<rustls::ClientConfig>,
+        scheme: &Scheme,
+        authority: &Authority,
+    ) -> Self {
         let n = crate::worker::count();
-        Self((0..n).map(|_| build(settings, Arc::clone(tls))).collect())
+        Self(
+            (0..n)
+                .map(|_| {
+                    Pool::new(
+                        scheme.clone(),
+                        authority.clone(),
+                        connector(settings, Arc::clone(tls)),
+                        settings,
+                    )
+                })
+                .collect(),
+        )
     }
 
-    /// The current worker's client.
-    pub fn get(&self) -> &HttpClient {
+    /// The current worker's pool.
+    pub fn get(&self) -> &Pool {
         let i = crate::worker::index();
         // `len` is at least 1: `worker::count` never returns 0.
         &self.0[i % self.0.len().max(1)]
     }
 }
 
-pub fn build(settings: ClientSettings, tls: Arc<rustls::ClientConfig>) -> HttpClient {
+/// TCP (with TCP_NODELAY and keep-alive probes), then TLS for `https` with ALPN offering
+/// HTTP/2 and HTTP/1.1, all within the connect timeout.
+fn connector(settings: ClientSettings, tls: Arc<rustls::ClientConfig>) -> TimeoutConnector {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
@@ -121,16 +143,21 @@ pub fn build(settings: ClientSettings, tls: Arc<rustls::ClientConfig>) -> HttpCl
         .enable_http1()
         .enable_http2()
         .wrap_connector(http);
-    let connector = TimeoutConnector {
+    TimeoutConnector {
         inner: https,
         timeout: settings.connect_timeout,
-    };
+    }
+}
+
+/// hyper-util's pooled client over the same connector, for the Entra ID token requests (rare,
+/// to several hosts).
+pub fn build(settings: ClientSettings, tls: Arc<rustls::ClientConfig>) -> HttpClient {
     Client::builder(TokioExecutor::new())
         .timer(TokioTimer::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(settings.pool_idle_timeout)
         .pool_max_idle_per_host(settings.pool_max_idle_per_host)
-        .build(connector)
+        .build(connector(settings, tls))
 }
 
 /// Whether a client error (or anything it wraps) is our connect timeout.

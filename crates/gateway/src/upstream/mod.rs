@@ -1,4 +1,4 @@
-//! Upstreams: one per configured `upstreams[]` entry, each with its own pooled client.
+//! Upstreams: one per configured `upstreams[]` entry, each with its own connection pools.
 
 pub mod client;
 pub mod credential;
@@ -7,17 +7,19 @@ pub mod entra;
 pub mod failover;
 pub mod headers;
 pub mod out_body;
+pub mod pool;
 pub mod realtime;
 pub mod retry_after;
 pub mod send;
 pub mod ws;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Uri};
 
-pub use client::{HttpClient, WorkerClients};
+pub use client::{ClientSettings, HttpClient, WorkerClients};
 pub use credential::Credential;
 pub use out_body::OutBody;
 
@@ -48,8 +50,8 @@ impl Upstream {
     pub fn new(
         cfg: &UpstreamConfig,
         credential: Credential,
-        client: WorkerClients,
-        connect_timeout: std::time::Duration,
+        settings: ClientSettings,
+        tls: &Arc<rustls::ClientConfig>,
     ) -> Result<Self, String> {
         let uri: Uri = cfg.base_url.parse().map_err(|e| format!("baseUrl: {e}"))?;
         let scheme = uri.scheme().cloned().ok_or("baseUrl: missing scheme")?;
@@ -66,14 +68,14 @@ impl Upstream {
             } else {
                 cfg.api_version.clone()
             },
+            client: WorkerClients::build(settings, tls, &scheme, &authority),
             scheme,
             authority,
             host,
             prefix,
             routes: cfg.routes.clone(),
             credential,
-            client,
-            connect_timeout,
+            connect_timeout: settings.connect_timeout,
         })
     }
 

@@ -20,6 +20,7 @@ use crate::error::{GatewayError, Phase};
 use crate::multipart::Edit;
 use crate::route::Target;
 use crate::state::UpstreamPolicy;
+use crate::upstream::pool::ClientError;
 use crate::upstream::{OutBody, client, dialect, headers, retry_after};
 
 /// Everything needed to (re)send one call.
@@ -99,14 +100,14 @@ async fn build_request(
     Ok((req, token))
 }
 
-fn classify(err: &hyper_util::client::legacy::Error, out: &Outbound<'_>) -> GatewayError {
+fn classify(err: &ClientError, out: &Outbound<'_>) -> GatewayError {
     upstream_error(err, &out.target.upstream)
 }
 
 /// A client error toward `target` as the gateway reports it: a connect timeout, or the upstream
 /// unreachable with the whole cause chain.
 pub(crate) fn upstream_error(
-    err: &hyper_util::client::legacy::Error,
+    err: &ClientError,
     target: &crate::upstream::Upstream,
 ) -> GatewayError {
     let upstream = target.name.clone();
