@@ -7,6 +7,7 @@
 //! copy), so the common stream pays a few `memmem` scans per frame.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use bytes::Bytes;
 use memchr::memmem;
@@ -58,7 +59,7 @@ impl SseEdit {
     /// asked for usage carries `"usage":null`; only the usage chunk has an object there.
     fn may_edit(&self, frame: &[u8]) -> bool {
         (self.strip_usage && has_usage_object(frame))
-            || (self.drop_annotations && memmem::find(frame, b"content_filter_offsets").is_some())
+            || (self.drop_annotations && OFFSETS.find(frame).is_some())
     }
 
     fn event(&mut self, event: &Event, out: &mut Vec<u8>) {
@@ -133,7 +134,9 @@ impl BodyEdit for SseEdit {
 
 /// `"usage"` followed by `:` and an object, anywhere in `bytes`.
 fn has_usage_object(bytes: &[u8]) -> bool {
-    memmem::find_iter(bytes, b"\"usage\"").any(|at| {
+    static USAGE: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
+    USAGE.find_iter(bytes).any(|at| {
         let rest = bytes[at + 7..].trim_ascii_start();
         rest.strip_prefix(b":")
             .is_some_and(|value| value.trim_ascii_start().starts_with(b"{"))
@@ -164,10 +167,14 @@ fn is_usage_only(data: &[u8]) -> bool {
     }
 }
 
+/// Built once (per frame, `memmem::find` would build a searcher each time).
+static OFFSETS: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"content_filter_offsets"));
+
 /// Azure's asynchronous-filter annotation (WIRE-FACTS A7 item 3): `object` empty, choices
 /// carrying `content_filter_offsets` and no `delta`.
 fn is_annotation(data: &[u8]) -> bool {
-    if memmem::find(data, b"content_filter_offsets").is_none() {
+    if OFFSETS.find(data).is_none() {
         return false;
     }
     let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(data) else {

@@ -3,6 +3,7 @@
 //! without being parsed: a byte search rules it out first.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -49,7 +50,9 @@ struct ResponseObject<'a> {
 /// The `response.done` event in `text`, if it is one.
 pub fn response_done(text: &str) -> Option<ResponseDone> {
     // Nearly every event is something else; skip the parse unless the type can match.
-    memchr::memmem::find(text.as_bytes(), b"\"response.done\"")?;
+    static DONE: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\"response.done\""));
+    DONE.find(text.as_bytes())?;
     let event: Event<'_> = serde_json::from_str(text).ok()?;
     if event.kind != "response.done" {
         return None;

@@ -11,6 +11,8 @@ mod family;
 mod reasoning;
 mod stream_options;
 
+use std::sync::LazyLock;
+
 use bytes::Bytes;
 use memchr::memmem;
 use serde_json::{Map, Value};
@@ -131,12 +133,20 @@ pub fn apply(
 
 /// Whether any rule could change this body; most requests answer `false` without a parse.
 fn worth_parsing(op: Operation, body: &[u8], stream: bool, rules: &Rules) -> bool {
-    let has = |needle: &[u8]| memmem::find(body, needle).is_some();
+    // Built once: a `memmem::find` builds its searcher on every call (about 0.6k instructions).
+    static WEB_SEARCH: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"web_search"));
+    static STREAM_OPTIONS: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"\"stream_options\""));
     match op {
         Operation::ChatCompletions | Operation::Responses if rules.reasoning_rules() => true,
         Operation::ChatCompletions | Operation::Completions if stream && rules.stream_usage => true,
-        Operation::ChatCompletions if rules.reject_web_search && has(b"web_search") => true,
-        _ => rules.stream_options && has(b"\"stream_options\""),
+        Operation::ChatCompletions
+            if rules.reject_web_search && WEB_SEARCH.find(body).is_some() =>
+        {
+            true
+        }
+        _ => rules.stream_options && STREAM_OPTIONS.find(body).is_some(),
     }
 }
 
