@@ -1,9 +1,10 @@
-//! Request ids and the per-request span, outermost around the whole router.
+//! Request ids and the request scope, outermost around the whole router.
 //!
 //! Every request gets an id: the client's `x-request-id` when it is a sane token, else a fresh
 //! `gw-…` one. It is put in the request's extensions ([`RequestId`]) for the pipeline (which
-//! sends it upstream and records it in the ledger), names the `request` span every log line of
-//! the request is emitted in, and goes back to the client on every response (errors, admin and
+//! sends it upstream and records it in the ledger), is in scope while the request's future runs
+//! (so every log line it emits shows a `request{request_id=…}` span,
+//! [`crate::telemetry::logs::scope`]), and goes back to the client on every response (errors, admin and
 //! upgrades included). An upstream's own differing `x-request-id` moves to
 //! `x-upstream-request-id`, so the client can quote either.
 //!
@@ -17,8 +18,8 @@ use std::task::{Context, Poll, ready};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower::Service;
-use tracing::Instrument as _;
-use tracing::instrument::Instrumented;
+
+use crate::telemetry::logs::scope::{self, Scoped};
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const X_UPSTREAM_REQUEST_ID: HeaderName = HeaderName::from_static("x-upstream-request-id");
@@ -66,7 +67,7 @@ fn tag(headers: &mut HeaderMap, id: HeaderValue) {
     }
 }
 
-/// The service that gives each request its id and span.
+/// The service that gives each request its id and scope.
 #[derive(Clone)]
 pub struct Traced<S> {
     inner: S,
@@ -93,23 +94,19 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let id = request_id(req.headers());
         req.extensions_mut().insert(RequestId(id.clone()));
-        let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or_default());
-        let future = {
-            let _entered = span.enter();
-            self.inner.call(req)
-        };
+        let future = scope::in_scope(&id, || self.inner.call(req));
         TracedFuture {
-            future: future.instrument(span),
+            future: Scoped::new(future, id.clone()),
             id: Some(id),
         }
     }
 }
 
 pin_project! {
-    /// The inner response future, run inside the request's span.
+    /// The inner response future, run in the request's scope.
     pub struct TracedFuture<F> {
         #[pin]
-        future: Instrumented<F>,
+        future: Scoped<F>,
         id: Option<HeaderValue>,
     }
 }

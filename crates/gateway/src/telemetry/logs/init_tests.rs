@@ -329,3 +329,66 @@ fn the_ring_filter_still_decides_for_completed_entries() {
         (None, None)
     );
 }
+
+#[test]
+fn lines_in_a_request_scope_carry_its_id_in_both_sinks() {
+    use http::HeaderValue;
+
+    use super::super::scope;
+
+    let lines = Lines::default();
+    let (ring, sub) = subscriber(settings(Format::Human, &[]), lines.clone());
+    tracing::subscriber::with_default(sub, || {
+        scope::in_scope(&HeaderValue::from_static("req-scope-1"), || {
+            tracing::warn!(upstream = "east", "upstream call failed");
+            // A span naming another request wins over the scope.
+            let span = tracing::info_span!("request", request_id = "req-span-2");
+            span.in_scope(|| tracing::warn!("inside the span"));
+        });
+        tracing::warn!("outside any request");
+    });
+    let out = lines.take();
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(
+        out[0].contains(" WARN request{request_id=req-scope-1}: "),
+        "{}",
+        out[0]
+    );
+    assert!(
+        out[1].contains("request{request_id=req-span-2}"),
+        "{}",
+        out[1]
+    );
+    assert!(!out[1].contains("req-scope-1"), "{}", out[1]);
+    assert!(!out[2].contains("request{"), "{}", out[2]);
+    let ids: Vec<_> = ring
+        .snapshot()
+        .iter()
+        .map(|e| e.request_id.as_deref().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            Some("req-scope-1".to_owned()),
+            Some("req-span-2".to_owned()),
+            None
+        ]
+    );
+}
+
+#[test]
+fn json_lines_in_a_request_scope_have_the_id_at_the_top_level() {
+    use http::HeaderValue;
+
+    use super::super::scope;
+
+    let lines = Lines::default();
+    let (_ring, sub) = subscriber(settings(Format::Json, &[]), lines.clone());
+    tracing::subscriber::with_default(sub, || {
+        scope::in_scope(&HeaderValue::from_static("req-json-1"), || {
+            tracing::warn!("routing failed");
+        });
+    });
+    let v: serde_json::Value = serde_json::from_str(&lines.take()[0]).unwrap();
+    assert_eq!(v["request_id"], "req-json-1");
+}

@@ -1,6 +1,7 @@
 //! The two `tracing` layers: stdout lines and ring entries. Each has its own filter (see
 //! [`super::init`]); both collect an event's fields through [`Fields`] (the redaction path)
-//! and read the enclosing spans' fields, so a line inside a request shows its `request_id`.
+//! and read the enclosing spans' fields and the request in scope ([`super::scope`]), so a line
+//! inside a request shows its `request_id`.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -10,11 +11,12 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
 use tracing_log::NormalizeEvent as _;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{LookupSpan, SpanRef};
+use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
 
 use super::fields::Fields;
 use super::format::{self, Format, SpanView};
 use super::ring::{Entry, LogBuffer};
+use super::scope as request_scope;
 use super::writer::Sink;
 use super::{ACCESS_TARGET, completed};
 
@@ -58,6 +60,16 @@ where
     }
 }
 
+/// The request in scope ([`request_scope`]) as the outermost span's fields, unless a span
+/// around the event already names a request.
+fn request_scope(exts: &[Extensions<'_>]) -> Option<Fields> {
+    let named = exts.iter().any(|ext| {
+        ext.get::<SpanFields>()
+            .is_some_and(|f| f.0.get("request_id").is_some())
+    });
+    if named { None } else { request_scope::fields() }
+}
+
 /// The event's spans, root first.
 fn scope<'a, S>(event: &Event<'_>, ctx: &'a Context<'_, S>) -> Vec<SpanRef<'a, S>>
 where
@@ -99,15 +111,19 @@ where
         let fields = collect(event);
         let spans = scope(event, &ctx);
         let exts: Vec<_> = spans.iter().map(SpanRef::extensions).collect();
-        let views: Vec<SpanView<'_>> = spans
+        let request = request_scope(&exts);
+        let views: Vec<SpanView<'_>> = request
             .iter()
-            .zip(&exts)
-            .filter_map(|(span, ext)| {
+            .map(|f| SpanView {
+                name: request_scope::SPAN_NAME,
+                fields: f,
+            })
+            .chain(spans.iter().zip(&exts).filter_map(|(span, ext)| {
                 ext.get::<SpanFields>().map(|f| SpanView {
                     name: span.name(),
                     fields: &f.0,
                 })
-            })
+            }))
             .collect();
         // A `log` record's own target and level, not the bridge's.
         let normalized = event.normalized_metadata();
@@ -151,9 +167,11 @@ where
         let fields = collect(event);
         let spans = scope(event, &ctx);
         let exts: Vec<_> = spans.iter().rev().map(SpanRef::extensions).collect();
+        let request = request_scope(&exts);
         let inner_first: Vec<&Fields> = exts
             .iter()
             .filter_map(|ext| ext.get::<SpanFields>().map(|f| &f.0))
+            .chain(request.iter())
             .collect();
         let normalized = event.normalized_metadata();
         let (level, target) = match &normalized {

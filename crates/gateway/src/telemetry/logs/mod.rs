@@ -6,7 +6,8 @@
 //! - [`layer`]: the stdout and ring layers, and the span fields every line inherits;
 //! - [`fields`] and [`redact`]: the one path from a field to a sink, with secrets masked;
 //! - [`format`]: the human and JSON line formats; [`writer`]: the non-blocking stdout writer;
-//! - [`ring`] and [`query`]: the bounded entry buffer and its filters.
+//! - [`ring`] and [`query`]: the bounded entry buffer and its filters;
+//! - [`scope`]: the request a thread is working on, shown as a `request` span on its lines.
 
 pub mod completed;
 pub mod fields;
@@ -16,6 +17,7 @@ pub mod layer;
 pub mod query;
 pub mod redact;
 pub mod ring;
+pub mod scope;
 pub mod writer;
 
 pub use completed::completed;
