@@ -4,12 +4,14 @@
 //! - [`Ledger`] (here): the handle. [`Ledger::push`] is on every request's path, so it only
 //!   clones the record (reference-count bumps) and offers it to a bounded queue; it never blocks
 //!   and never touches the disk. A full queue drops the row and counts it.
-//! - [`writer`]: the thread that owns the write connection and writes rows in batches.
+//! - [`writer`]: the thread that owns the write connection and writes rows in batches;
+//!   [`batch`] inserts one, [`row`] binds a record to the insert.
 //! - [`retention`]: deletes rows past `retentionDays`, in chunks.
 //! - [`schema`]: the file's settings (WAL) and versioned schema.
 //! - [`query`]: aggregates and raw rows for the admin API, on a read-only connection.
 //! - [`csv`]: the API's CSV downloads; [`civil`]: UTC date arithmetic.
 
+mod batch;
 pub mod civil;
 pub mod csv;
 pub mod query;

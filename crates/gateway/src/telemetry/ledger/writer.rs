@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
+use super::batch;
 use super::retention::Retention;
-use super::row;
 use crate::telemetry::Record;
 
 /// What the queue carries.
@@ -184,7 +184,7 @@ impl Writer {
         let mut backoff = self.settings.retry_first;
         let mut failures = 0u32;
         loop {
-            let e = match insert_batch(&mut self.conn, batch) {
+            let e = match batch::insert(&mut self.conn, batch) {
                 Ok(()) => {
                     self.counters.written.fetch_add(rows, Ordering::Relaxed);
                     if failures > 0 {
@@ -223,16 +223,4 @@ impl Writer {
             backoff = (backoff * 2).min(self.settings.retry_max);
         }
     }
-}
-
-/// One transaction, one prepared insert, every row.
-fn insert_batch(conn: &mut Connection, rows: &[Record]) -> rusqlite::Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    {
-        let mut stmt = tx.prepare(row::INSERT)?;
-        for r in rows {
-            row::insert(r, &mut stmt)?;
-        }
-    }
-    tx.commit()
 }

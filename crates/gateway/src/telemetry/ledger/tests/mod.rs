@@ -8,6 +8,7 @@
     reason = "tests fail loudly on purpose"
 )]
 
+mod batch;
 mod query;
 mod stall;
 mod write;
