@@ -11,6 +11,8 @@ pub mod pool;
 pub mod realtime;
 pub mod retry_after;
 pub mod send;
+#[cfg(test)]
+pub mod test_tls;
 pub mod ws;
 
 use std::collections::BTreeMap;

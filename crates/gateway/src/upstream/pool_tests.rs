@@ -259,26 +259,9 @@ async fn connect_errors_and_timeouts_are_told_apart() {
     assert!(matches!(err, ClientError::WrongOrigin(_)), "{err:?}");
 }
 
-/// A self-signed certificate for `localhost` (test only, valid until 2126).
-const CERT: &str = include_str!("../../tests/fixtures/localhost-test-cert.pem");
-const KEY: &str = include_str!("../../tests/fixtures/localhost-test-key.pem");
-
 #[tokio::test]
 async fn https_upstreams_offering_h2_share_one_http2_connection() {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-    let cert = CertificateDer::from_pem_slice(CERT.as_bytes()).unwrap();
-    let key = PrivateKeyDer::from_pem_slice(KEY.as_bytes()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut server_tls = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
-        .unwrap();
-    server_tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_tls));
+    let acceptor = crate::upstream::test_tls::acceptor(&[b"h2", b"http/1.1"]);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Seen::default());
@@ -303,13 +286,7 @@ async fn https_upstreams_offering_h2_share_one_http2_connection() {
             });
         }
     });
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let client_tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let client_tls = crate::upstream::test_tls::client();
     let pool = pool(port, Duration::from_secs(30), Arc::new(client_tls), "https");
     // The first request learns that the upstream speaks HTTP/2; then requests share it.
     post(&pool, "https", port, "x").await;

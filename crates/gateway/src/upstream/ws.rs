@@ -271,28 +271,12 @@ mod tests {
         .await
     }
 
-    /// A self-signed certificate for `localhost` (test only, valid until 2126).
-    const CERT: &str = include_str!("../../tests/fixtures/localhost-test-cert.pem");
-    const KEY: &str = include_str!("../../tests/fixtures/localhost-test-key.pem");
-
     #[tokio::test]
     async fn wss_goes_through_tls_and_carries_frames() {
         use futures_util::{SinkExt, StreamExt};
-        use rustls::pki_types::pem::PemObject;
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
         use tokio_tungstenite::tungstenite::Message;
 
-        let cert = CertificateDer::from_pem_slice(CERT.as_bytes()).unwrap();
-        let key = PrivateKeyDer::from_pem_slice(KEY.as_bytes()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut server_tls = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.clone()], key)
-            .unwrap();
-        server_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_tls));
+        let acceptor = crate::upstream::test_tls::acceptor(&[b"http/1.1"]);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
@@ -305,13 +289,7 @@ mod tests {
                 }
             }
         });
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(cert).unwrap();
-        let mut client_tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let mut client_tls = crate::upstream::test_tls::client();
         client_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let uri: Uri = format!("https://localhost:{port}/openai/v1/realtime?model=rt")
             .parse()
