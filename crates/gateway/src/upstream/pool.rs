@@ -147,9 +147,9 @@ impl Pool {
                     return match tx.try_send_request(req).await {
                         Ok(resp) => Ok(resp),
                         Err(mut e) => match e.take_message() {
-                            // The shared connection closed before taking it: another.
+                            // The shared connection closed before taking it: another
+                            // (`checkout` forgets a closed one).
                             Some(back) if reused && tx.is_closed() => {
-                                inner.drop_h2(&tx);
                                 req = back;
                                 continue;
                             }
@@ -245,17 +245,6 @@ impl Inner {
             state.reaper = true;
             drop(state);
             tokio::spawn(reap(Arc::downgrade(self)));
-        }
-    }
-
-    fn drop_h2(&self, dead: &http2::SendRequest<OutBody>) {
-        let mut state = self.lock();
-        if state
-            .h2
-            .as_ref()
-            .is_some_and(|h2| h2.is_closed() && dead.is_closed())
-        {
-            state.h2 = None;
         }
     }
 
