@@ -7,6 +7,7 @@
 mod client;
 mod floor;
 mod procs;
+mod relay;
 mod report;
 mod scenario;
 mod setup;
@@ -61,6 +62,9 @@ struct Args {
     /// scenario starts one to measure the floor).
     #[arg(long, hide = true)]
     bare_proxy_upstream: Option<std::net::SocketAddr>,
+    /// Internal: run as the TCP byte relay in front of this address (the kernel floor).
+    #[arg(long, hide = true)]
+    relay_upstream: Option<std::net::SocketAddr>,
     /// Recorded in the JSON: the commit measured.
     #[arg(long, default_value = "")]
     commit: String,
@@ -81,6 +85,19 @@ async fn main() -> ExitCode {
 }
 
 async fn async_main(args: Args) -> ExitCode {
+    if let Some(upstream) = args.relay_upstream {
+        return match tokio::task::spawn_blocking(move || relay::run(upstream)).await {
+            Ok(Ok(())) => ExitCode::SUCCESS,
+            Ok(Err(e)) => {
+                eprintln!("relay: {e}");
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("relay: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(upstream) = args.bare_proxy_upstream {
         return match floor::run(upstream).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -102,15 +119,20 @@ async fn async_main(args: Args) -> ExitCode {
 
 /// The bare forwarding proxy (this binary in its hidden mode) in front of the rig's mock.
 async fn start_bare_proxy(args: &Args, rig: &Rig) -> Result<procs::Proc, String> {
+    start_floor(args, rig, "bare-proxy").await
+}
+
+/// This binary in the hidden mode `--{mode}-upstream`, in front of the rig's mock.
+async fn start_floor(args: &Args, rig: &Rig, mode: &'static str) -> Result<procs::Proc, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = procs::command(&exe);
     cmd.arg("--gateway")
         .arg(&args.gateway)
         .arg("--mock")
         .arg(&args.mock)
-        .arg("--bare-proxy-upstream")
+        .arg(format!("--{mode}-upstream"))
         .arg(rig.mock.addr.to_string());
-    procs::Proc::start("bare-proxy", cmd).await
+    procs::Proc::start(mode, cmd).await
 }
 
 /// Runs every wanted scenario; `Ok(false)` when one of them could not complete.
@@ -168,12 +190,18 @@ async fn run(args: &Args) -> Result<bool, String> {
     }
     if args.wants("throughput") {
         let bare = start_bare_proxy(args, &rig).await?;
+        let relay = start_floor(args, &rig, "relay").await?;
         let floor = client::Endpoint {
             addr: bare.addr,
             ..direct.clone()
         };
+        let relayed = client::Endpoint {
+            addr: relay.addr,
+            ..direct.clone()
+        };
         let plan = scenario::throughput::Plan {
             floor: &floor,
+            relay: &relayed,
             wrk: &args.wrk,
             dir: &work,
             direct: &direct,
@@ -184,9 +212,19 @@ async fn run(args: &Args) -> Result<bool, String> {
         };
         record(
             "throughput",
-            scenario::throughput::run(&plan, &rig.gateway, &rig.mock, &bare).await,
+            scenario::throughput::run(
+                &plan,
+                &scenario::throughput::Procs {
+                    gateway: &rig.gateway,
+                    mock: &rig.mock,
+                    bare: &bare,
+                    relay: &relay,
+                },
+            )
+            .await,
         );
         bare.stop().await;
+        relay.stop().await;
     }
     if args.wants("streaming") {
         let plan = scenario::streaming::Plan {
