@@ -80,6 +80,8 @@ enum Backend {
         upstream: Arc<Upstream>,
         deployment: Arc<str>,
         paths: [PathChoice; Operation::ALL.len()],
+        /// Each path's URI, parsed once (see [`Target::uri`]).
+        uris: [Option<http::Uri>; Operation::ALL.len()],
     },
     /// Several deployments behind the balancer and the failover loop.
     Pool {
@@ -98,6 +100,29 @@ pub struct Target {
     /// `path` is the kind's default, not a configured route.
     pub kind_default: bool,
     pub stats: Arc<ModelStats>,
+    /// `path` on `upstream` as a URI, parsed once when the table is built rather than per
+    /// request; `None` if it does not parse (the request then reports why).
+    pub uri: Option<http::Uri>,
+}
+
+impl Target {
+    pub fn new(
+        upstream: Arc<Upstream>,
+        deployment: Arc<str>,
+        path: Arc<str>,
+        kind_default: bool,
+        stats: Arc<ModelStats>,
+    ) -> Self {
+        let uri = upstream.uri(&path).ok();
+        Self {
+            upstream,
+            deployment,
+            path,
+            kind_default,
+            stats,
+            uri,
+        }
+    }
 }
 
 /// Where a request goes: one deployment, or a pool the failover loop picks from per attempt.
@@ -210,10 +235,15 @@ fn single(
         .ok_or_else(|| format!("model `{}`: unknown upstream `{upstream}`", m.id))?;
     let deployment = target_model.unwrap_or(&m.id);
     let paths = Operation::ALL.map(|op| settle(upstream, m, op, deployment));
+    let uris = paths.each_ref().map(|p| match p {
+        PathChoice::Path(path) | PathChoice::Default(path) => upstream.uri(path).ok(),
+        PathChoice::Translate(_) | PathChoice::Unsupported(_) => None,
+    });
     Ok(Backend::One {
         upstream: Arc::clone(upstream),
         deployment: Arc::from(deployment),
         paths,
+        uris,
     })
 }
 
@@ -241,13 +271,13 @@ fn pool(
                     (Arc::from(""), false)
                 }
             };
-            Target {
-                upstream: Arc::clone(upstream),
-                deployment: Arc::clone(&deployment),
+            Target::new(
+                Arc::clone(upstream),
+                Arc::clone(&deployment),
                 path,
                 kind_default,
-                stats: Arc::clone(stats),
-            }
+                Arc::clone(stats),
+            )
         });
         members.push(Member {
             targets,
@@ -390,6 +420,7 @@ impl ModelTable {
                     upstream,
                     deployment,
                     paths,
+                    uris,
                 } => match &paths[i] {
                     PathChoice::Path(path) | PathChoice::Default(path) => Route::One(Target {
                         upstream: Arc::clone(upstream),
@@ -397,6 +428,7 @@ impl ModelTable {
                         path: Arc::clone(path),
                         kind_default: matches!(paths[i], PathChoice::Default(_)),
                         stats: Arc::clone(&entry.stats),
+                        uri: uris[i].clone(),
                     }),
                     PathChoice::Translate(other) | PathChoice::Unsupported(other) => {
                         return Err(not_supported(entry, op, *other));
@@ -416,13 +448,13 @@ impl ModelTable {
         let Some(upstream) = &self.fallback else {
             return Err(GatewayError::ModelNotFound(alias.to_owned()));
         };
-        let route = Route::One(Target {
-            upstream: Arc::clone(upstream),
-            deployment: Arc::from(alias),
-            path: upstream.path_for(op, alias).into(),
-            kind_default: upstream.route(op.route_key()).is_none(),
-            stats: self.stats.model(alias),
-        });
+        let route = Route::One(Target::new(
+            Arc::clone(upstream),
+            Arc::from(alias),
+            upstream.path_for(op, alias).into(),
+            upstream.route(op.route_key()).is_none(),
+            self.stats.model(alias),
+        ));
         let plan = Plan {
             rules: Cow::Owned(Rules::for_unlisted(alias, upstream.kind)),
             translate: None,
@@ -457,11 +489,11 @@ pub(crate) fn test_target_on(upstream: &str, deployment: &str) -> Target {
     };
     let tls = client::tls_config().unwrap();
     let upstream = Upstream::new(&cfg, crate::upstream::Credential::None, settings, &tls).unwrap();
-    Target {
-        upstream: Arc::new(upstream),
-        deployment: Arc::from(deployment),
-        path: Arc::from("/"),
-        kind_default: false,
-        stats: Arc::default(),
-    }
+    Target::new(
+        Arc::new(upstream),
+        Arc::from(deployment),
+        Arc::from("/"),
+        false,
+        Arc::default(),
+    )
 }

@@ -68,7 +68,10 @@ async fn build_request(
         ),
         _ => None,
     };
-    let uri = upstream.uri(client_path.as_deref().unwrap_or(&out.target.path))?;
+    let uri = match (client_path, &out.target.uri) {
+        (None, Some(uri)) => uri.clone(),
+        (client_path, _) => upstream.uri(client_path.as_deref().unwrap_or(&out.target.path))?,
+    };
     let mut hdrs = headers::upstream_request(out.client_headers, out.request_id);
     if upstream.kind == UpstreamKind::Inference {
         // The gateway already applied the client's own extra-parameters policy; whatever is
