@@ -17,7 +17,9 @@
 //! scrape size stay bounded whatever clients send. Series are never removed: counters must not
 //! go backwards while the process lives.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
+
+use foldhash::fast::FoldHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -54,7 +56,7 @@ impl Default for Limits {
 /// A label group: how its probe (borrowed label values) is hashed, matched and folded.
 pub(super) trait Labels {
     type Probe<'a>: Copy;
-    fn feed(p: &Self::Probe<'_>, h: &mut DefaultHasher);
+    fn feed(p: &Self::Probe<'_>, h: &mut FoldHasher<'_>);
     fn is(&self, p: &Self::Probe<'_>) -> bool;
     /// The probe with its client-chosen labels replaced by [`OTHER`].
     fn fold<'a>(p: Self::Probe<'a>) -> Self::Probe<'a>;
@@ -117,7 +119,7 @@ pub(super) struct ModelSeries {
 
 impl Labels for ModelSeries {
     type Probe<'a> = &'a str;
-    fn feed(p: &&str, h: &mut DefaultHasher) {
+    fn feed(p: &&str, h: &mut FoldHasher<'_>) {
         p.hash(h);
     }
     fn is(&self, p: &&str) -> bool {
@@ -140,7 +142,7 @@ pub(super) struct RouteSeries {
 
 impl Labels for RouteSeries {
     type Probe<'a> = (&'a str, &'a str);
-    fn feed(p: &(&str, &str), h: &mut DefaultHasher) {
+    fn feed(p: &(&str, &str), h: &mut FoldHasher<'_>) {
         p.hash(h);
     }
     fn is(&self, p: &(&str, &str)) -> bool {
@@ -176,7 +178,7 @@ pub(super) struct RequestSeries {
 
 impl Labels for RequestSeries {
     type Probe<'a> = RequestProbe<'a>;
-    fn feed(p: &RequestProbe<'_>, h: &mut DefaultHasher) {
+    fn feed(p: &RequestProbe<'_>, h: &mut FoldHasher<'_>) {
         (p.model, p.deployment, p.operation, p.status).hash(h);
         h.write_u8(p.class as u8);
     }
@@ -208,7 +210,7 @@ pub(super) struct TokenSeries {
 
 impl Labels for TokenSeries {
     type Probe<'a> = (&'a str, &'a str);
-    fn feed(p: &(&str, &str), h: &mut DefaultHasher) {
+    fn feed(p: &(&str, &str), h: &mut FoldHasher<'_>) {
         p.hash(h);
     }
     fn is(&self, p: &(&str, &str)) -> bool {

@@ -9,12 +9,14 @@
 //! linear in the series count; the count is capped by the caller, so that copy is bounded.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+
+use foldhash::fast::{FoldHasher, RandomState};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 
-/// The table's keys are already SipHash values of the labels; hashing them again would only
+/// The table's keys are already hash values of the labels; hashing them again would only
 /// cost time.
 #[derive(Debug, Default)]
 struct Prehashed(u64);
@@ -52,7 +54,9 @@ impl<S> Snapshot<S> {
 /// The series of one metric family (or of a group of families sharing labels).
 #[derive(Debug)]
 pub(super) struct Index<S> {
-    /// Random per process, so label values clients choose cannot be crafted to collide.
+    /// Seeded per process, so label values clients choose cannot be crafted offline to
+    /// collide; a collision only lengthens one bucket, and the caller caps the series count.
+    /// foldhash rather than SipHash: this runs for every finished request.
     hasher: RandomState,
     table: ArcSwap<Snapshot<S>>,
     /// Serializes inserts (each copies the current snapshot); readers never take it.
@@ -66,7 +70,7 @@ pub(super) struct Full;
 impl<S> Default for Index<S> {
     fn default() -> Self {
         Self {
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             table: ArcSwap::from_pointee(Snapshot {
                 buckets: HashMap::default(),
                 len: 0,
@@ -79,7 +83,7 @@ impl<S> Default for Index<S> {
 impl<S> Index<S> {
     /// A hasher for a probe's labels; feed it the same fields, in the same order, as the
     /// series' own labels are fed when inserted.
-    pub(super) fn hasher(&self) -> DefaultHasher {
+    pub(super) fn hasher(&self) -> FoldHasher<'_> {
         self.hasher.build_hasher()
     }
 
