@@ -8,7 +8,7 @@ use memchr::memmem;
 use serde::de::IgnoredAny;
 
 use super::ScanOutcome;
-use super::usage::{Doc, Usage, usage_from_slice};
+use super::usage::{Doc, Usage, usage_at, usage_from_slice};
 
 /// The tail kept for the usage search. `usage` and the few fields that may follow it in a
 /// Responses object (`user`, `metadata`, …) fit comfortably.
@@ -26,16 +26,24 @@ static ERROR: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"error\""));
 pub(super) static CONTENT_FILTER: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"\"content_filter\""));
+/// Ends both `"error"` and `"content_filter"`, yet is rare in Azure bodies (few of their keys
+/// and values end in `r`, unlike `"content_filter_results"`, which trips a search for
+/// `"content_filter"` itself): one pass finds both words.
+static R_QUOTE: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"r\""));
 
 /// Scanner for an `application/json` body.
 #[derive(Debug, Default)]
 pub struct JsonTail {
+    /// The first `HEAD_LEN` bytes, copied out only when `tail` first drops its front; until
+    /// then `tail` holds them.
     head: Vec<u8>,
     /// At least the last `TAIL_LEN` bytes, at most `2 * TAIL_LEN`; the front is discarded
     /// only when that bound is hit, so trimming is amortized O(1) per byte, and a body of up
     /// to `2 * TAIL_LEN` is kept whole however it is framed.
     tail: Vec<u8>,
     total: u64,
+    /// Whether `tail` has lost the body's first bytes.
+    trimmed: bool,
     done: bool,
     out: ScanOutcome,
 }
@@ -50,11 +58,8 @@ impl JsonTail {
             return;
         }
         self.total = self.total.saturating_add(chunk.len() as u64);
-        if self.head.len() < HEAD_LEN {
-            let take = chunk.len().min(HEAD_LEN - self.head.len());
-            self.head.extend_from_slice(&chunk[..take]);
-        }
         if chunk.len() >= 2 * TAIL_LEN {
+            self.save_head(chunk);
             self.tail.clear();
             self.tail
                 .extend_from_slice(&chunk[chunk.len() - TAIL_LEN..]);
@@ -62,10 +67,32 @@ impl JsonTail {
         }
         let len = self.tail.len() + chunk.len();
         if len > 2 * TAIL_LEN {
+            self.save_head(chunk);
             let drop = (len - TAIL_LEN).min(self.tail.len());
             self.tail.drain(..drop);
         }
         self.tail.extend_from_slice(chunk);
+    }
+
+    /// Copies the head out before `tail` first drops its front (`chunk` comes next).
+    fn save_head(&mut self, chunk: &[u8]) {
+        if self.trimmed {
+            return;
+        }
+        self.trimmed = true;
+        let from_tail = self.tail.len().min(HEAD_LEN);
+        self.head.extend_from_slice(&self.tail[..from_tail]);
+        let from_chunk = chunk.len().min(HEAD_LEN - from_tail);
+        self.head.extend_from_slice(&chunk[..from_chunk]);
+    }
+
+    /// The body's first `HEAD_LEN` bytes (fewer if it is shorter).
+    fn head(&self) -> &[u8] {
+        if self.trimmed {
+            &self.head
+        } else {
+            &self.tail[..self.tail.len().min(HEAD_LEN)]
+        }
     }
 
     /// Decides the outcome from what was kept, then frees the buffers; idempotent.
@@ -81,11 +108,10 @@ impl JsonTail {
 
     /// A body kept whole is parsed exactly; a longer one is judged from its head and tail.
     fn judge(&mut self) {
-        let whole = self.total == self.tail.len() as u64;
-        if whole {
+        if !self.trimmed {
             let body = self.tail.strip_prefix(BOM).unwrap_or(&self.tail);
             if let Some(quick) = quick_judge(body) {
-                self.out.finished = looks_complete(&self.head, &self.tail);
+                self.out.finished = looks_complete(self.head(), &self.tail);
                 self.out.usage = quick;
                 return;
             }
@@ -97,15 +123,15 @@ impl JsonTail {
             }
             self.out.finished = serde_json::from_slice::<IgnoredAny>(body).is_ok();
         } else {
-            self.out.finished = looks_complete(&self.head, &self.tail);
+            self.out.finished = looks_complete(self.head(), &self.tail);
         }
-        if top_level_error(&self.head) {
+        if top_level_error(self.head()) {
             self.out.error_event = true;
         }
         if let Some(u) = last_usage(&self.tail) {
             self.out.usage = Some(u);
         }
-        if content_filtered(&self.head) || content_filtered(&self.tail) {
+        if content_filtered(self.head()) || content_filtered(&self.tail) {
             self.out.content_filtered = true;
         }
     }
@@ -121,10 +147,7 @@ impl JsonTail {
 /// framing already says whether a JSON body arrived whole, so opening and closing braces suffice.
 /// `None` means "parse it exactly"; `Some(usage)` is the whole verdict.
 fn quick_judge(body: &[u8]) -> Option<Option<Usage>> {
-    if CONTENT_FILTER.find(body).is_some() {
-        return None;
-    }
-    if mentions_error(body) {
+    if error_or_filter(body) {
         return None;
     }
     let mut usages = USAGE.find_iter(body);
@@ -136,13 +159,23 @@ fn quick_judge(body: &[u8]) -> Option<Option<Usage>> {
     }
     let start = value_start(body, pos + b"\"usage\"".len())?;
     match body.get(start) {
-        Some(b'{') => {
-            let end = balanced_end(body, start)?;
-            Some(usage_from_slice(body.get(start..end)?))
-        }
+        // Malformed usage text is left to the exact parse, which rejects the body.
+        Some(b'{') => usage_at(body, start),
         Some(b'n') => Some(None),
         _ => None,
     }
+}
+
+/// `mentions_error(body) || CONTENT_FILTER.find(body).is_some()` in one pass over `body`,
+/// not two: every `"error"` and `"content_filter"` ends in `r"`.
+fn error_or_filter(body: &[u8]) -> bool {
+    R_QUOTE.find_iter(body).any(|at| {
+        let end = at + b"r\"".len();
+        let before = &body[..end];
+        before.ends_with(b"\"content_filter\"")
+            || (before.ends_with(b"\"error\"")
+                && value_start(body, end).and_then(|i| body.get(i)) != Some(&b'n'))
+    })
 }
 
 /// Whether `buf` may carry an error: an `"error"` key whose value is not `null`, or the word
@@ -333,6 +366,102 @@ mod tests {
         assert_eq!(nested.usage.map(|u| u.prompt), Some(1));
         assert!(scan_all(deferred[0].as_bytes()).error_event);
         assert!(scan_all(deferred[1].as_bytes()).content_filtered);
+    }
+
+    /// The mock's chat completion: `content_filter_results` everywhere, usage last.
+    const MOCK: &str = r#"{"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"},"protected_material_code":{"filtered":false,"detected":false},"protected_material_text":{"filtered":false,"detected":false}},"finish_reason":"stop","index":0,"logprobs":null,"message":{"annotations":[],"content":"Hello from mock-azure — héllo 🌍.","refusal":null,"role":"assistant"}}],"created":1795332079,"id":"chatcmpl-ov3RSFc0VyiYXKw523cbd0N6vjWcn","model":"gpt-4o-mini-2024-07-18","object":"chat.completion","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"},"jailbreak":{"filtered":false,"detected":false}}}],"system_fingerprint":"fp_b705f0c291","usage":{"completion_tokens":7,"completion_tokens_details":{"accepted_prediction_tokens":0,"audio_tokens":0,"reasoning_tokens":2,"rejected_prediction_tokens":0},"prompt_tokens":11,"prompt_tokens_details":{"audio_tokens":0,"cached_tokens":3},"total_tokens":18}}"#;
+
+    #[test]
+    fn quick_judge_edges() {
+        let o = exact(MOCK.as_bytes());
+        assert_eq!(quick_judge(MOCK.as_bytes()), Some(o.usage));
+        assert_eq!(
+            o.usage.map(|u| (u.prompt, u.cached, u.reasoning)),
+            Some((11, 3, 2))
+        );
+        assert_eq!(scan_all(MOCK.as_bytes()), o);
+        let quick = [
+            // Words that only look like the needles.
+            r#"{"my_error":1,"user":"r","content_filter_results":{},"usage":{"total_tokens":4}}"#,
+            r#"{"error" : null,"x":"filter","usage":{"prompt_tokens":1}}"#,
+            // `"usage"` escaped inside a string, the real one not last.
+            r#"{"c":"a \"usage\": {\"prompt_tokens\":9} \\","usage":{"prompt_tokens":2},"z":[]}"#,
+        ];
+        for body in quick {
+            let want = exact(body.as_bytes());
+            assert!(want.finished, "{body}");
+            assert_eq!(quick_judge(body.as_bytes()), Some(want.usage), "{body}");
+            assert!(want.usage.is_some(), "{body}");
+        }
+        let deferred = [
+            r#"{"type":"error","usage":{"prompt_tokens":1}}"#,
+            r#"{"error":{},"usage":{"prompt_tokens":1}}"#,
+            r#"{"code":"content_filter"}"#,
+            r#"{"incomplete_details":{"reason":"content_filter"}}"#,
+            // A value anywhere, even where it means nothing.
+            r#"{"c":["content_filter"]}"#,
+            // Text that is not an object where the usage should be: the exact parse decides.
+            r#"{"usage":{"prompt_tokens":1,}}"#,
+            r#"{"usage":{"prompt_tokens":1 "#,
+            r#"{"usage":7}"#,
+            r#"{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#,
+        ];
+        for body in deferred {
+            assert_eq!(quick_judge(body.as_bytes()), None, "{body}");
+        }
+        assert!(!scan_all(deferred[5].as_bytes()).finished);
+        assert!(scan_all(deferred[3].as_bytes()).content_filtered);
+    }
+
+    /// `error_or_filter` must agree with the two separate scans it replaces.
+    #[test]
+    fn one_scan_for_error_and_filter() {
+        let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let pieces: [&[u8]; 12] = [
+            b"\"error\"",
+            b"\"content_filter\"",
+            b"\"content_filter_results\"",
+            b"error",
+            b"r\"",
+            b":",
+            b" null",
+            b"n",
+            b"{",
+            b"\\",
+            b"\"",
+            b"x",
+        ];
+        for _ in 0..2000 {
+            let len = (next() % 12) as usize;
+            let body: Vec<u8> = (0..len)
+                .flat_map(|_| pieces[(next() % 12) as usize].iter().copied())
+                .collect();
+            let separate = mentions_error(&body) || CONTENT_FILTER.find(&body).is_some();
+            assert_eq!(
+                error_or_filter(&body),
+                separate,
+                "{}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+
+    #[test]
+    fn head_survives_a_single_chunk_of_exactly_twice_the_tail() {
+        let mut body = String::from(r#"{"error":{"message":""#);
+        body.push_str(&"y".repeat(2 * TAIL_LEN - body.len() - 4));
+        body.push_str(r#""}}"#);
+        body.push(' ');
+        assert_eq!(body.len(), 2 * TAIL_LEN);
+        let o = scan(body.as_bytes(), body.len());
+        assert!(o.error_event && o.finished);
+        assert_eq!(scan(body.as_bytes(), TAIL_LEN), o);
     }
 
     #[test]

@@ -30,6 +30,12 @@ pub fn usage_from_slice(bytes: &[u8]) -> Option<Usage> {
     usage_scan::read(bytes)?.normalize()
 }
 
+/// The `usage` object that opens at `buf[start]`, read in place: `None` if it is not a
+/// well-formed object, `Some(None)` if it holds no known count (as [`usage_from_slice`]).
+pub(super) fn usage_at(buf: &[u8], start: usize) -> Option<Option<Usage>> {
+    usage_scan::read_at(buf, start).map(|(raw, _)| raw.normalize())
+}
+
 impl RawUsage {
     fn normalize(self) -> Option<Usage> {
         let prompt = self.prompt_tokens.or(self.input_tokens);

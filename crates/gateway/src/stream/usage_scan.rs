@@ -24,7 +24,16 @@ pub(super) struct RawUsage {
 
 /// Reads `text`, which must be exactly one JSON object (surrounding whitespace allowed).
 pub(super) fn read(text: &[u8]) -> Option<RawUsage> {
-    let mut r = Reader { b: text, i: 0 };
+    let (u, end) = read_at(text, 0)?;
+    let mut r = Reader { b: text, i: end };
+    r.ws();
+    (r.i == text.len()).then_some(u)
+}
+
+/// Reads the object that starts at `buf[start]` (leading whitespace allowed) in place, so a
+/// body's usage needs no separate walk to find where it ends; returns the index just past it.
+pub(super) fn read_at(buf: &[u8], start: usize) -> Option<(RawUsage, usize)> {
+    let mut r = Reader { b: buf, i: start };
     let mut u = RawUsage::default();
     r.object(|r, key| {
         let slot = match key {
@@ -50,8 +59,7 @@ pub(super) fn read(text: &[u8]) -> Option<RawUsage> {
         *slot = r.count()?;
         Some(())
     })?;
-    r.ws();
-    (r.i == text.len()).then_some(u)
+    Some((u, r.i))
 }
 
 struct Reader<'a> {
@@ -138,10 +146,10 @@ impl<'a> Reader<'a> {
             self.skip_value()?;
             return Some(None);
         }
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
-        {
+        if let Some(n) = self.plain_count() {
+            return Some(Some(n));
+        }
+        while self.peek().is_some_and(number_byte) {
             self.i += 1;
         }
         let text = std::str::from_utf8(self.b.get(start..self.i)?).ok()?;
@@ -150,6 +158,29 @@ impl<'a> Reader<'a> {
         }
         let f = text.parse::<f64>().ok()?;
         Some(f.is_finite().then(|| f.max(0.0) as u64))
+    }
+
+    /// Plain digits, what counts nearly always are, read without `str::parse` (which, with
+    /// its UTF-8 check, cost more than the rest of the walk). `None`, cursor unmoved, for a
+    /// sign, fraction, exponent or overflow: `count` then parses the token in full.
+    fn plain_count(&mut self) -> Option<u64> {
+        let mut n = 0u64;
+        let mut i = self.i;
+        while let Some(&c) = self.b.get(i) {
+            if !c.is_ascii_digit() {
+                if number_byte(c) {
+                    return None;
+                }
+                break;
+            }
+            n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+            i += 1;
+        }
+        if i == self.i {
+            return None;
+        }
+        self.i = i;
+        Some(n)
     }
 
     /// Skips one value of any type.
@@ -172,6 +203,11 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+/// A byte that may appear in a JSON number.
+fn number_byte(c: u8) -> bool {
+    c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E')
 }
 
 #[cfg(test)]
@@ -208,6 +244,33 @@ mod tests {
         assert_eq!(u.output_tokens, Some(121));
         assert_eq!(u.total_tokens, Some(253));
         assert_eq!(u.input_cached, Some(64));
+    }
+
+    #[test]
+    fn plain_and_unusual_numbers() {
+        let u = read(
+            br#"{"prompt_tokens":007,"completion_tokens":18446744073709551615,
+            "total_tokens":18446744073709551616,"cached_tokens":1e2,"input_tokens":-0,
+            "output_tokens":12.0}"#,
+        )
+        .unwrap();
+        assert_eq!(u.prompt_tokens, Some(7));
+        assert_eq!(u.completion_tokens, Some(u64::MAX));
+        // Past u64: the float path saturates.
+        assert_eq!(u.total_tokens, Some(u64::MAX));
+        assert_eq!(u.cached_tokens, Some(100));
+        assert_eq!(u.input_tokens, Some(0));
+        assert_eq!(u.output_tokens, Some(12));
+        assert_eq!(read(br#"{"prompt_tokens":1x}"#), None);
+    }
+
+    #[test]
+    fn reads_in_place_and_reports_the_end() {
+        let buf = br#"{"usage": {"prompt_tokens":3, "x":{"y":"}"}} ,"z":1}"#;
+        let (u, end) = read_at(buf, 10).unwrap();
+        assert_eq!(u.prompt_tokens, Some(3));
+        assert_eq!(&buf[end..], br#" ,"z":1}"#);
+        assert_eq!(read_at(buf, 1), None);
     }
 
     #[test]
