@@ -86,12 +86,12 @@ async fn main() -> ExitCode {
 
 async fn async_main(args: Args) -> ExitCode {
     if let Some(upstream) = args.relay_upstream {
-        return match tokio::task::spawn_blocking(move || relay::run(upstream)).await {
-            Ok(Ok(())) => ExitCode::SUCCESS,
-            Ok(Err(e)) => {
-                eprintln!("relay: {e}");
-                ExitCode::FAILURE
-            }
+        let ran = tokio::task::spawn_blocking(move || relay::run(upstream))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+        return match ran {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("relay: {e}");
                 ExitCode::FAILURE
@@ -117,12 +117,8 @@ async fn async_main(args: Args) -> ExitCode {
     }
 }
 
-/// The bare forwarding proxy (this binary in its hidden mode) in front of the rig's mock.
-async fn start_bare_proxy(args: &Args, rig: &Rig) -> Result<procs::Proc, String> {
-    start_floor(args, rig, "bare-proxy").await
-}
-
-/// This binary in the hidden mode `--{mode}-upstream`, in front of the rig's mock.
+/// This binary in the hidden mode `--{mode}-upstream` (the bare proxy or the byte relay), in
+/// front of the rig's mock.
 async fn start_floor(args: &Args, rig: &Rig, mode: &'static str) -> Result<procs::Proc, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = procs::command(&exe);
@@ -189,7 +185,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         );
     }
     if args.wants("throughput") {
-        let bare = start_bare_proxy(args, &rig).await?;
+        let bare = start_floor(args, &rig, "bare-proxy").await?;
         let relay = start_floor(args, &rig, "relay").await?;
         let floor = client::Endpoint {
             addr: bare.addr,
@@ -240,7 +236,7 @@ async fn run(args: &Args) -> Result<bool, String> {
         );
     }
     if args.wants("open-streams") {
-        let bare = start_bare_proxy(args, &rig).await?;
+        let bare = start_floor(args, &rig, "bare-proxy").await?;
         let floor = client::Endpoint {
             addr: bare.addr,
             ..direct.clone()

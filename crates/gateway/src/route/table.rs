@@ -77,11 +77,10 @@ enum Backend {
     /// One deployment: no balancing and no health state, the upstream's answers pass through
     /// (the fast path).
     One {
-        upstream: Arc<Upstream>,
-        deployment: Arc<str>,
-        paths: [PathChoice; Operation::ALL.len()],
-        /// Each path's URI, parsed once (see [`Target::uri`]).
-        uris: [Option<http::Uri>; Operation::ALL.len()],
+        /// Per operation, built once: a request clones its target.
+        targets: [Target; Operation::ALL.len()],
+        /// Operations the model's routes send to an API they cannot be translated to.
+        unsupported: [Option<Operation>; Operation::ALL.len()],
     },
     /// Several deployments behind the balancer and the failover loop.
     Pool {
@@ -223,27 +222,53 @@ fn translations(m: &ModelConfig) -> [Option<Operation>; Operation::ALL.len()] {
     })
 }
 
+/// One deployment's target per operation, and the operations its routes cannot serve.
+fn targets(
+    upstream: &Arc<Upstream>,
+    m: &ModelConfig,
+    deployment: &Arc<str>,
+    stats: &Arc<ModelStats>,
+) -> (
+    [Target; Operation::ALL.len()],
+    [Option<Operation>; Operation::ALL.len()],
+) {
+    let mut unsupported = [None; Operation::ALL.len()];
+    let targets = Operation::ALL.map(|op| {
+        let (path, kind_default) = match settle(upstream, m, op, deployment) {
+            PathChoice::Path(path) => (path, false),
+            PathChoice::Default(path) => (path, true),
+            PathChoice::Translate(other) | PathChoice::Unsupported(other) => {
+                unsupported[op_index(op)] = Some(other);
+                (Arc::from(""), false)
+            }
+        };
+        Target::new(
+            Arc::clone(upstream),
+            Arc::clone(deployment),
+            path,
+            kind_default,
+            Arc::clone(stats),
+        )
+    });
+    (targets, unsupported)
+}
+
 /// The fast-path backend: one upstream and deployment.
 fn single(
     m: &ModelConfig,
     upstream: &str,
     target_model: Option<&str>,
     upstreams: &HashMap<String, Arc<Upstream>>,
+    stats: &Arc<ModelStats>,
 ) -> Result<Backend, String> {
     let upstream = upstreams
         .get(upstream)
         .ok_or_else(|| format!("model `{}`: unknown upstream `{upstream}`", m.id))?;
-    let deployment = target_model.unwrap_or(&m.id);
-    let paths = Operation::ALL.map(|op| settle(upstream, m, op, deployment));
-    let uris = paths.each_ref().map(|p| match p {
-        PathChoice::Path(path) | PathChoice::Default(path) => upstream.uri(path).ok(),
-        PathChoice::Translate(_) | PathChoice::Unsupported(_) => None,
-    });
+    let deployment: Arc<str> = Arc::from(target_model.unwrap_or(&m.id));
+    let (targets, unsupported) = targets(upstream, m, &deployment, stats);
     Ok(Backend::One {
-        upstream: Arc::clone(upstream),
-        deployment: Arc::from(deployment),
-        paths,
-        uris,
+        targets,
+        unsupported,
     })
 }
 
@@ -262,23 +287,10 @@ fn pool(
             .get(&d.upstream)
             .ok_or_else(|| format!("model `{}`: unknown upstream `{}`", m.id, d.upstream))?;
         let deployment: Arc<str> = Arc::from(d.target_model.as_deref().unwrap_or(&m.id));
-        let targets = Operation::ALL.map(|op| {
-            let (path, kind_default) = match settle(upstream, m, op, &deployment) {
-                PathChoice::Path(path) => (path, false),
-                PathChoice::Default(path) => (path, true),
-                PathChoice::Translate(other) | PathChoice::Unsupported(other) => {
-                    unsupported[op_index(op)] = Some(other);
-                    (Arc::from(""), false)
-                }
-            };
-            Target::new(
-                Arc::clone(upstream),
-                Arc::clone(&deployment),
-                path,
-                kind_default,
-                Arc::clone(stats),
-            )
-        });
+        let (targets, refused) = targets(upstream, m, &deployment, stats);
+        for (slot, op) in unsupported.iter_mut().zip(refused) {
+            *slot = slot.or(op);
+        }
         members.push(Member {
             targets,
             weight: d.weight,
@@ -350,8 +362,16 @@ impl ModelTable {
             let backend = match (m.deployments.as_slice(), &m.upstream) {
                 ([_, _, ..], _) => pool(m, upstreams, &model_stats, health, epoch)?,
                 // One deployment, in either form: the fast path.
-                ([one], _) => single(m, &one.upstream, one.target_model.as_deref(), upstreams)?,
-                ([], Some(name)) => single(m, name, m.target_model.as_deref(), upstreams)?,
+                ([one], _) => single(
+                    m,
+                    &one.upstream,
+                    one.target_model.as_deref(),
+                    upstreams,
+                    &model_stats,
+                )?,
+                ([], Some(name)) => {
+                    single(m, name, m.target_model.as_deref(), upstreams, &model_stats)?
+                }
                 ([], None) => return Err(format!("model `{}` has no upstream", m.id)),
             };
             let entry = Arc::new(ModelEntry {
@@ -417,22 +437,11 @@ impl ModelTable {
             };
             let route = match &entry.backend {
                 Backend::One {
-                    upstream,
-                    deployment,
-                    paths,
-                    uris,
-                } => match &paths[i] {
-                    PathChoice::Path(path) | PathChoice::Default(path) => Route::One(Target {
-                        upstream: Arc::clone(upstream),
-                        deployment: Arc::clone(deployment),
-                        path: Arc::clone(path),
-                        kind_default: matches!(paths[i], PathChoice::Default(_)),
-                        stats: Arc::clone(&entry.stats),
-                        uri: uris[i].clone(),
-                    }),
-                    PathChoice::Translate(other) | PathChoice::Unsupported(other) => {
-                        return Err(not_supported(entry, op, *other));
-                    }
+                    targets,
+                    unsupported,
+                } => match unsupported[i] {
+                    Some(other) => return Err(not_supported(entry, op, other)),
+                    None => Route::One(targets[i].clone()),
                 },
                 Backend::Pool { pool, unsupported } => match unsupported[i] {
                     Some(other) => return Err(not_supported(entry, op, other)),
