@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+/// The page size of a new ledger file.
+pub const PAGE_SIZE: i64 = 16 * 1024;
+
 /// The schema this gateway writes. Bump it with a step in [`migrate`].
 pub const VERSION: i64 = 1;
 
@@ -60,6 +63,11 @@ fn configure(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
 pub fn open_writer(path: &Path, busy: Duration) -> Result<Connection, String> {
     let fail = |e: rusqlite::Error| format!("{}: {e}", path.display());
     let conn = Connection::open(path).map_err(fail)?;
+    // 16 KiB pages for a new file (an existing one keeps its size): the ledger only appends,
+    // and each WAL frame and checkpoint write is one system call per page, so bigger pages
+    // mean a quarter of the file I/O calls for the same rows (bench/RESULTS.md).
+    conn.pragma_update(None, "page_size", PAGE_SIZE)
+        .map_err(fail)?;
     // WAL: readers (the admin API) never block the writer, nor the writer them.
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
@@ -122,6 +130,10 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, VERSION);
+        let page: i64 = conn
+            .pragma_query_value(None, "page_size", |r| r.get(0))
+            .unwrap();
+        assert_eq!(page, PAGE_SIZE);
         // Opening again keeps the file as it is.
         drop(conn);
         let conn = open_writer(&path, Duration::from_secs(1)).unwrap();
