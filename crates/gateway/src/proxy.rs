@@ -288,7 +288,7 @@ async fn forward_inner(
             "request record taken twice".to_owned(),
         ));
     };
-    pending.answered(&answered_by.name, deployment.as_ref(), &head.headers);
+    pending.answered(Some(&answered_by.name), deployment.as_ref(), &head.headers);
     headers::clean_response(&mut head.headers);
     if let Some(value) = dropped_header(&dropped) {
         head.headers.insert(normalize::DROPPED_HEADER, value);
@@ -376,7 +376,7 @@ fn dropped_header(dropped: &[&str]) -> Option<HeaderValue> {
 /// it can find it ([`crate::resources::objects`]).
 fn creates_response(call: &Call, target: &Target) -> Option<Owner> {
     (call.op == Operation::Responses).then(|| Owner {
-        upstream: Arc::from(target.upstream.name.as_str()),
+        upstream: Arc::clone(&target.upstream.name),
         deployment: Some(Arc::clone(&target.deployment)),
     })
 }

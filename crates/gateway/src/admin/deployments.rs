@@ -88,7 +88,7 @@ fn member(m: &Member, now: Instant, wall_now: SystemTime) -> MemberView {
         Some(_) => "half-open",
     };
     MemberView {
-        upstream: target.upstream.name.clone(),
+        upstream: target.upstream.name.to_string(),
         deployment: target.deployment.to_string(),
         priority: m.priority,
         weight: m.weight,

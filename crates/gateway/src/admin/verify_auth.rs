@@ -84,7 +84,7 @@ pub async fn verify(rt: &Runtime) -> VerifyView {
             let credential = mode_of(&rt.config, &u.name);
             let Some(source) = u.credential.entra() else {
                 return UpstreamCheck {
-                    name: u.name.clone(),
+                    name: u.name.to_string(),
                     credential,
                     status: "static",
                     detail: Some(static_detail(credential).to_owned()),
@@ -92,7 +92,7 @@ pub async fn verify(rt: &Runtime) -> VerifyView {
                 };
             };
             let mut check = UpstreamCheck {
-                name: u.name.clone(),
+                name: u.name.to_string(),
                 credential,
                 status: "ok",
                 scope: Some(source.spec().scope.clone()),

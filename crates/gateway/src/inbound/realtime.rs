@@ -277,7 +277,7 @@ async fn open(
         Opened::Session(session) => session,
         Opened::Refused(refusal) => {
             if let Some(p) = slot.as_mut() {
-                p.answered("", None, refusal.headers());
+                p.answered(None, None, refusal.headers());
             }
             return Ok(refused(refusal, request_id));
         }
@@ -288,7 +288,7 @@ async fn open(
         ));
     };
     pending.answered(
-        &session.upstream,
+        Some(&session.upstream),
         Some(&session.deployment),
         &session.headers,
     );
@@ -299,7 +299,7 @@ async fn open(
         lease: session.lease,
         session: drain.session(),
         model: alias.to_owned(),
-        upstream: session.upstream,
+        upstream: session.upstream.to_string(),
     };
     let socket = session.socket;
     let mut response = ws

@@ -83,7 +83,7 @@ impl Exchange<'_> {
             _ => self.policy.first_byte,
         };
         GatewayError::UpstreamTimeout {
-            upstream: self.upstream.name.clone(),
+            upstream: self.upstream.name.to_string(),
             phase,
             ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
         }
@@ -208,7 +208,7 @@ pub fn respond(
     deadline: Instant,
 ) -> Response {
     let (mut head, incoming) = resp.into_parts();
-    pending.answered(&upstream.name, None, &head.headers);
+    pending.answered(Some(&upstream.name), None, &head.headers);
     headers::clean_response(&mut head.headers);
     let failed = head.status.is_client_error() || head.status.is_server_error();
     pending.responded(head.status.as_u16());

@@ -176,7 +176,7 @@ async fn forward(
         answering = Some(upstream);
         break;
     }
-    let upstream_name = candidates.last().map_or("", |u| u.name.as_str());
+    let upstream_name = candidates.last().map_or("", |u| &*u.name);
     match (last, slot.take()) {
         (Some(Ok(resp)), Some(pending)) => match answering {
             Some(upstream) => Ok(exchange::respond(
@@ -228,7 +228,7 @@ fn remember(
         app.responses.insert(
             id,
             Owner {
-                upstream: Arc::from(upstream.name.as_str()),
+                upstream: Arc::clone(&upstream.name),
                 deployment: None,
             },
         );

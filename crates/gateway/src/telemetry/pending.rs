@@ -128,21 +128,26 @@ impl Pending {
 
     /// The deployment that is being (or was last) tried, for a request that fails before an
     /// answer.
-    pub fn target(&mut self, upstream: &str, deployment: &Arc<str>) {
-        self.record.upstream = Some(Arc::from(upstream));
+    pub fn target(&mut self, upstream: &Arc<str>, deployment: &Arc<str>) {
+        self.record.upstream = Some(Arc::clone(upstream));
         self.record.deployment = Some(Arc::clone(deployment));
     }
 
-    /// The upstream answered with these headers (`upstream` empty and `deployment` `None` when
-    /// the caller does not know which one did).
-    pub fn answered(&mut self, upstream: &str, deployment: Option<&Arc<str>>, headers: &HeaderMap) {
+    /// The upstream answered with these headers (`upstream` and `deployment` `None` when the
+    /// caller does not know which one did).
+    pub fn answered(
+        &mut self,
+        upstream: Option<&Arc<str>>,
+        deployment: Option<&Arc<str>>,
+        headers: &HeaderMap,
+    ) {
         let now = Instant::now();
         self.answered = Some(now);
         if let Some(sent) = self.sent {
             self.record.upstream_latency = Some(now.saturating_duration_since(sent));
         }
-        if !upstream.is_empty() {
-            self.record.upstream = Some(Arc::from(upstream));
+        if let Some(upstream) = upstream {
+            self.record.upstream = Some(Arc::clone(upstream));
         }
         if deployment.is_some() {
             self.record.deployment = deployment.cloned();
@@ -307,7 +312,11 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("apim-request-id", HeaderValue::from_static("azure-9"));
         headers.insert("x-request-id", HeaderValue::from_static("req-1"));
-        p.answered("east", Some(&Arc::from("gpt-4o-2024")), &headers);
+        p.answered(
+            Some(&Arc::from("east")),
+            Some(&Arc::from("gpt-4o-2024")),
+            &headers,
+        );
         p.responded(200);
         p.first_byte();
         let usage = Usage {

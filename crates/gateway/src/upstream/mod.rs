@@ -32,7 +32,8 @@ use crate::error::GatewayError;
 /// A ready-to-use upstream.
 #[derive(Debug)]
 pub struct Upstream {
-    pub name: String,
+    /// Shared, not copied, into every request's record.
+    pub name: Arc<str>,
     pub kind: UpstreamKind,
     pub api_version: String,
     scheme: Scheme,
@@ -62,7 +63,7 @@ impl Upstream {
         let host =
             HeaderValue::from_str(authority.as_str()).map_err(|e| format!("baseUrl: {e}"))?;
         Ok(Self {
-            name: cfg.name.clone(),
+            name: Arc::from(cfg.name.as_str()),
             kind: cfg.kind,
             // An `inference` upstream left at the Azure OpenAI default gets Model Inference's.
             api_version: if cfg.api_version == DEFAULT_API_VERSION {

@@ -64,8 +64,8 @@ pub struct Session {
     pub stats: Arc<ModelStats>,
     /// A pooled deployment's hold: in flight for the whole session.
     pub lease: Option<Lease>,
-    /// The upstream's name, for logs.
-    pub upstream: String,
+    /// The upstream's name, for logs and the request's record.
+    pub upstream: Arc<str>,
     /// The deployment the session runs on.
     pub deployment: Arc<str>,
 }

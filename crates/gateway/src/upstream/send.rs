@@ -113,7 +113,7 @@ pub(crate) fn upstream_error(
     err: &ClientError,
     target: &crate::upstream::Upstream,
 ) -> GatewayError {
-    let upstream = target.name.clone();
+    let upstream = target.name.to_string();
     if client::is_connect_timeout(err) {
         let ms = u64::try_from(target.connect_timeout.as_millis()).unwrap_or(u64::MAX);
         return GatewayError::UpstreamTimeout {
@@ -223,7 +223,7 @@ async fn exchange(
                 (Phase::FirstByte, out.policy.first_byte)
             };
             Err(GatewayError::UpstreamTimeout {
-                upstream: out.target.upstream.name.clone(),
+                upstream: out.target.upstream.name.to_string(),
                 phase,
                 ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
             })

@@ -34,7 +34,7 @@ fn rows(models: &ModelTable, now: Instant) -> Vec<Row> {
             let target = m.any_target();
             let key = (
                 entry.id.clone(),
-                target.upstream.name.clone(),
+                target.upstream.name.to_string(),
                 target.deployment.to_string(),
             );
             // The same deployment listed twice in one pool would be a duplicate series.
