@@ -64,8 +64,8 @@ pub fn open_writer(path: &Path, busy: Duration) -> Result<Connection, String> {
     let fail = |e: rusqlite::Error| format!("{}: {e}", path.display());
     let conn = Connection::open(path).map_err(fail)?;
     // 16 KiB pages for a new file (an existing one keeps its size): the ledger only appends,
-    // and each WAL frame and checkpoint write is one system call per page, so bigger pages
-    // mean a quarter of the file I/O calls for the same rows (bench/RESULTS.md).
+    // and each WAL frame and checkpoint write is one system call per page: under load the
+    // writer made a fifth as many file I/O calls for the same rows (bench/RESULTS.md).
     conn.pragma_update(None, "page_size", PAGE_SIZE)
         .map_err(fail)?;
     // WAL: readers (the admin API) never block the writer, nor the writer them.
