@@ -18,6 +18,7 @@
 //!   `failed` response counts as an error, a `cancelled` one as cancelled.
 
 use std::future::ready;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws as axum_ws;
@@ -46,7 +47,7 @@ pub struct Context {
     pub lease: Option<Lease>,
     pub session: drain::Session,
     pub model: String,
-    pub upstream: String,
+    pub upstream: Arc<str>,
 }
 
 /// Why a pump stopped.
@@ -297,7 +298,7 @@ mod tests {
             lease: None,
             session: drain.session(),
             model: "rt".to_owned(),
-            upstream: "up".to_owned(),
+            upstream: Arc::from("up"),
         };
         let relay = tokio::spawn(run(
             tungstenite_side(gw_client),

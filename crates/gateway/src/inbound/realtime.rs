@@ -299,7 +299,7 @@ async fn open(
         lease: session.lease,
         session: drain.session(),
         model: alias.to_owned(),
-        upstream: session.upstream.to_string(),
+        upstream: session.upstream,
     };
     let socket = session.socket;
     let mut response = ws
