@@ -8,32 +8,33 @@
 //! about ten rows, larger statements are slower again. Keeping the statements prepared across
 //! batches saved nothing measurable: one prepare per batch is noise beside its rows.
 
+use std::ops::Range;
+
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::row;
-use crate::telemetry::Record;
+use super::rows::Rows;
 
 /// Rows per multi-row insert.
 pub const CHUNK: usize = 8;
 
-/// Writes `rows` in one transaction: all of them or, on error, none.
-pub fn insert(conn: &mut Connection, rows: &[Record]) -> rusqlite::Result<()> {
+/// Writes rows `range` of `rows` in one transaction: all of them or, on error, none.
+pub fn insert(conn: &mut Connection, rows: &Rows, range: Range<usize>) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut chunks = rows.chunks_exact(CHUNK);
-    if chunks.len() > 0 {
+    let whole = range.start + range.len() / CHUNK * CHUNK;
+    if whole > range.start {
         let mut stmt = tx.prepare(&row::insert_sql(CHUNK))?;
-        for chunk in &mut chunks {
-            for (i, rec) in chunk.iter().enumerate() {
-                row::bind(rec, &mut stmt, i * row::PARAMS + 1)?;
+        for first in (range.start..whole).step_by(CHUNK) {
+            for i in 0..CHUNK {
+                row::bind(rows, first + i, &mut stmt, i * row::PARAMS + 1)?;
             }
             stmt.raw_execute()?;
         }
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
+    if whole < range.end {
         let mut stmt = tx.prepare(&row::insert_sql(1))?;
-        for rec in rest {
-            row::bind(rec, &mut stmt, 1)?;
+        for i in whole..range.end {
+            row::bind(rows, i, &mut stmt, 1)?;
             stmt.raw_execute()?;
         }
     }

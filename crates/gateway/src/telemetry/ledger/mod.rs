@@ -2,10 +2,10 @@
 //! restarts (`docs/usage.md`).
 //!
 //! - [`Ledger`] (here): the handle. [`Ledger::push`] is on every request's path, so it only
-//!   clones the record (reference-count bumps) and offers it to a bounded queue; it never blocks
-//!   and never touches the disk. A full queue drops the row and counts it.
+//!   copies the record's values into a bounded [`queue`] (as a flat row, [`rows`]); it never
+//!   waits on the writer and never touches the disk. A full queue drops the row and counts it.
 //! - [`writer`]: the thread that owns the write connection and writes rows in batches;
-//!   [`batch`] inserts one, [`row`] binds a record to the insert.
+//!   [`batch`] inserts one, [`row`] binds a queued row to the insert.
 //! - [`retention`]: deletes rows past `retentionDays`, in chunks.
 //! - [`schema`]: the file's settings (WAL) and versioned schema.
 //! - [`query`]: aggregates and raw rows for the admin API, on a read-only connection.
@@ -15,8 +15,10 @@ mod batch;
 pub mod civil;
 pub mod csv;
 pub mod query;
+mod queue;
 mod retention;
 mod row;
+mod rows;
 mod schema;
 mod writer;
 
@@ -25,7 +27,7 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,7 +36,8 @@ use rusqlite::Connection;
 use super::Record;
 use crate::config::UsageConfig;
 pub use query::{Counts, Group, GroupBy, Report, RowFilter, StoredRequest};
-use writer::{Counters, Msg, Settings, Writer};
+use queue::{Queue, Refused};
+use writer::{Counters, Settings, Writer};
 
 /// How long [`Ledger::close`] waits for the writer to flush.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
@@ -53,9 +56,9 @@ pub enum QueryError {
 /// Sizes and timings; [`Default`] is production, tests shrink them.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
-    /// Rows the queue holds before `push` drops them. 50,000 records of ~270 bytes are ~14 MB when
-    /// full (only the queued rows take memory) and ride out a disk stalled for 50 s at 1,000
-    /// requests/s.
+    /// Unwritten rows the queue holds before `push` drops them. 50,000 rows of ~180 bytes and
+    /// their text are ~12 MB when full (only queued rows take memory) and ride out a disk
+    /// stalled for 50 s at 1,000 requests/s.
     pub capacity: usize,
     /// How long a connection waits on a lock held by another before failing (the writer then
     /// retries with backoff).
@@ -84,7 +87,7 @@ pub struct Ledger {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    tx: SyncSender<Msg>,
+    queue: Arc<Queue>,
     counters: Arc<Counters>,
     /// Queries take turns on one read-only connection: the admin API is not a hot path.
     reader: Mutex<Connection>,
@@ -118,7 +121,7 @@ impl Ledger {
         }
         let conn = schema::open_writer(&path, opts.busy_timeout)?;
         let reader = schema::open_reader(&path, opts.busy_timeout)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel(opts.capacity);
+        let queue = Arc::new(Queue::new(opts.capacity));
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let counters = Arc::new(Counters::default());
         let settings = Settings {
@@ -127,7 +130,7 @@ impl Ledger {
         };
         let thread = Writer {
             conn,
-            rx,
+            queue: Arc::clone(&queue),
             counters: Arc::clone(&counters),
             settings,
             done: done_tx,
@@ -140,7 +143,7 @@ impl Ledger {
         Ok(Self {
             inner: Some(Inner {
                 path,
-                tx,
+                queue,
                 counters,
                 reader: Mutex::new(reader),
                 thread,
@@ -170,12 +173,10 @@ impl Ledger {
     /// the queue is full the row is dropped and counted in [`Self::dropped`].
     pub fn push(&self, rec: &Record) {
         let Some(inner) = &self.inner else { return };
-        match inner.tx.try_send(Msg::Row(Box::new(rec.clone()))) {
-            Ok(()) => {
-                inner.counters.accepted.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(TrySendError::Full(_)) => inner.dropped("the queue is full (the writer is behind)"),
-            Err(TrySendError::Disconnected(_)) => inner.dropped("the writer has stopped"),
+        match inner.queue.push(rec) {
+            Ok(()) => {}
+            Err(Refused::Full) => inner.dropped("the queue is full (the writer is behind)"),
+            Err(Refused::Stopped) => inner.dropped("the writer has stopped"),
         }
     }
 
@@ -189,11 +190,9 @@ impl Ledger {
 
     /// Rows accepted and not yet written: the queue and the batch in hand.
     pub fn queued(&self) -> u64 {
-        self.inner.as_ref().map_or(0, |i| {
-            let c = &i.counters;
-            let done = c.written.load(Ordering::Relaxed) + c.lost.load(Ordering::Relaxed);
-            c.accepted.load(Ordering::Relaxed).saturating_sub(done)
-        })
+        self.inner
+            .as_ref()
+            .map_or(0, |i| i.queue.unwritten() as u64)
     }
 
     /// Rows committed to the database since open.
@@ -216,9 +215,9 @@ impl Ledger {
     pub fn close(&self) {
         let Some(inner) = &self.inner else { return };
         inner.counters.closing.store(true, Ordering::Release);
-        // Wakes a writer idle on the queue (if the queue is full, the writer is busy and sees
-        // the flag) or lingering over a batch.
-        let _ = inner.tx.try_send(Msg::Wake);
+        // Wakes a writer idle on the queue or lingering over a batch (a busy one sees the
+        // flag when its write is done).
+        inner.queue.wake();
         inner.thread.unpark();
         let done = inner.done.lock().ok().and_then(|mut d| d.take());
         let Some(done) = done else { return };
@@ -251,6 +250,14 @@ impl Ledger {
         // A poisoned lock means a query panicked; the connection itself is still sound.
         let conn = inner.reader.lock().unwrap_or_else(|p| p.into_inner());
         f(&conn).map_err(|e| QueryError::Failed(e.to_string()))
+    }
+}
+
+/// Dropped without `close` (tests, a failed start): the writer writes what is queued and
+/// stops on its own.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.queue.abandon();
     }
 }
 

@@ -1,12 +1,8 @@
-//! How the writer binds a [`Record`] to the ledger's insert. The request path only clones the
-//! record onto the queue (reference-count bumps); every conversion happens here, on the
-//! writer's thread.
-
-use std::time::{Duration, UNIX_EPOCH};
+//! How the writer binds a queued row to the ledger's insert.
 
 use rusqlite::Statement;
 
-use crate::telemetry::Record;
+use super::rows::{Rows, Text};
 
 /// The columns [`bind`] fills, in its order.
 const COLUMNS: &str = "ts_ms, request_id, upstream_request_id, key_id, model, deployment, \
@@ -32,48 +28,48 @@ pub fn insert_sql(rows: usize) -> String {
     )
 }
 
-fn micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
-}
-
 fn tokens(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Binds `rec` to parameters `first..first + PARAMS` of `stmt` (from [`insert_sql`]), one
-/// call per value: no parameter slice of trait objects. Every parameter is bound, NULLs too,
-/// so nothing carries over from the statement's previous run.
-pub fn bind(rec: &Record, stmt: &mut Statement<'_>, first: usize) -> rusqlite::Result<()> {
-    // Before 1970 only with a broken clock; such a row still counts, at the epoch.
-    let ts_ms = rec
-        .started
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let u = rec.usage.unwrap_or_default();
+/// Binds row `at` of `rows` to parameters `first..first + PARAMS` of `stmt` (from
+/// [`insert_sql`]), one call per value: no parameter slice of trait objects. Every parameter
+/// is bound, NULLs too, so nothing carries over from the statement's previous run.
+pub fn bind(
+    rows: &Rows,
+    at: usize,
+    stmt: &mut Statement<'_>,
+    first: usize,
+) -> rusqlite::Result<()> {
+    let row = rows
+        .get(at)
+        .ok_or(rusqlite::Error::InvalidParameterCount(at, rows.len()))?;
+    let text = |which| rows.text(row, which);
+    let u = row.usage.unwrap_or_default();
     let i = first;
-    stmt.raw_bind_parameter(i, ts_ms)?;
-    stmt.raw_bind_parameter(i + 1, &*rec.request_id)?;
-    stmt.raw_bind_parameter(i + 2, rec.upstream_request_id.as_deref())?;
-    stmt.raw_bind_parameter(i + 3, rec.key.as_deref())?;
-    stmt.raw_bind_parameter(i + 4, &*rec.model)?;
-    stmt.raw_bind_parameter(i + 5, rec.deployment.as_deref())?;
-    stmt.raw_bind_parameter(i + 6, rec.upstream.as_deref())?;
-    stmt.raw_bind_parameter(i + 7, rec.operation)?;
-    stmt.raw_bind_parameter(i + 8, rec.status)?;
-    stmt.raw_bind_parameter(i + 9, rec.error_class.as_str())?;
-    stmt.raw_bind_parameter(i + 10, rec.error_code.as_deref())?;
-    stmt.raw_bind_parameter(i + 11, rec.stream)?;
-    stmt.raw_bind_parameter(i + 12, rec.cancelled)?;
-    stmt.raw_bind_parameter(i + 13, rec.content_filtered)?;
-    stmt.raw_bind_parameter(i + 14, rec.usage.is_some())?;
+    stmt.raw_bind_parameter(i, row.ts_ms)?;
+    stmt.raw_bind_parameter(i + 1, text(Text::RequestId))?;
+    stmt.raw_bind_parameter(i + 2, text(Text::UpstreamRequestId))?;
+    stmt.raw_bind_parameter(i + 3, text(Text::Key))?;
+    stmt.raw_bind_parameter(i + 4, text(Text::Model))?;
+    stmt.raw_bind_parameter(i + 5, text(Text::Deployment))?;
+    stmt.raw_bind_parameter(i + 6, text(Text::Upstream))?;
+    stmt.raw_bind_parameter(i + 7, row.operation)?;
+    stmt.raw_bind_parameter(i + 8, row.status)?;
+    stmt.raw_bind_parameter(i + 9, row.error_class.as_str())?;
+    stmt.raw_bind_parameter(i + 10, text(Text::ErrorCode))?;
+    stmt.raw_bind_parameter(i + 11, row.stream)?;
+    stmt.raw_bind_parameter(i + 12, row.cancelled)?;
+    stmt.raw_bind_parameter(i + 13, row.content_filtered)?;
+    stmt.raw_bind_parameter(i + 14, row.usage.is_some())?;
     stmt.raw_bind_parameter(i + 15, tokens(u.prompt))?;
     stmt.raw_bind_parameter(i + 16, tokens(u.completion))?;
     stmt.raw_bind_parameter(i + 17, tokens(u.total))?;
     stmt.raw_bind_parameter(i + 18, tokens(u.cached))?;
     stmt.raw_bind_parameter(i + 19, tokens(u.reasoning))?;
-    stmt.raw_bind_parameter(i + 20, micros(rec.latency))?;
-    stmt.raw_bind_parameter(i + 21, rec.ttft.map(micros))?;
-    stmt.raw_bind_parameter(i + 22, rec.upstream_latency.map(micros))?;
-    stmt.raw_bind_parameter(i + 23, rec.overhead.map(micros))?;
+    stmt.raw_bind_parameter(i + 20, row.latency_us)?;
+    stmt.raw_bind_parameter(i + 21, row.ttft_us)?;
+    stmt.raw_bind_parameter(i + 22, row.upstream_latency_us)?;
+    stmt.raw_bind_parameter(i + 23, row.overhead_us)?;
     Ok(())
 }

@@ -1,36 +1,25 @@
-//! The writer: a dedicated OS thread that owns the write connection. It takes rows off the
-//! bounded queue in batches (what gathered `linger` after the first row, at most `batch_max`;
-//! a backlog back to back) and writes each batch in one transaction. A failed write (disk
+//! The writer: a dedicated OS thread that owns the write connection. It takes the rows that
+//! gathered in the [`Queue`] (what arrived `linger` after the first row; a backlog back to
+//! back) and writes them in transactions of at most `batch_max` rows. A failed write (disk
 //! full, the file locked past the busy timeout) is retried with backoff while the queue keeps
 //! absorbing rows; only a full queue drops them, on the request path, counted. Nothing here
 //! can slow a request.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
 use super::batch;
+use super::queue::Queue;
 use super::retention::Retention;
-use crate::telemetry::Record;
-
-/// What the queue carries.
-#[derive(Debug)]
-pub enum Msg {
-    /// Boxed so the queue's preallocated slots stay pointer-sized: a 50,000-row queue costs
-    /// 800 KB while empty, not 50,000 rows.
-    Row(Box<Record>),
-    /// Look at the `closing` flag now (sent by `close`).
-    Wake,
-}
+use super::rows::Rows;
 
 /// Counters shared by the handle (request path) and the writer.
 #[derive(Debug, Default)]
 pub struct Counters {
-    /// Rows the queue accepted.
-    pub accepted: AtomicU64,
     /// Rows committed to the database.
     pub written: AtomicU64,
     /// Rows the queue refused: full, or the writer stopped.
@@ -74,7 +63,7 @@ impl Default for Settings {
 
 pub struct Writer {
     pub conn: Connection,
-    pub rx: Receiver<Msg>,
+    pub queue: Arc<Queue>,
     pub counters: Arc<Counters>,
     pub settings: Settings,
     /// Signalled (or dropped) when the writer ends: `close` waits on it.
@@ -95,9 +84,11 @@ impl Writer {
     }
 
     fn run(mut self) {
+        // Pushes must not keep filling a queue nobody drains, however the thread ends.
+        let _stop = StopOnExit(Arc::clone(&self.queue));
         let s = &self.settings;
         let mut retention = Retention::new(s.retention_days, s.retention_every, s.retention_chunk);
-        let mut batch = Vec::with_capacity(s.batch_max);
+        let mut batch = Rows::default();
         loop {
             let closing = self.deadline().is_some();
             let wait = if closing {
@@ -105,26 +96,21 @@ impl Writer {
             } else {
                 retention.wait()
             };
-            let (got, disconnected) = self.collect(&mut batch, wait, closing);
-            if !batch.is_empty() {
+            let got = self.collect(&mut batch, wait, closing);
+            if got > 0 {
                 self.write(&mut batch);
             }
-            if (closing || disconnected) && got == 0 {
+            if (closing || self.queue.abandoned()) && got == 0 {
                 break;
             }
             if !closing {
                 retention.step(&self.conn);
             }
         }
-        // Refuse rows from now on (pushes see a closed queue and count them), count any that
-        // slipped in, and close the file (a final checkpoint) before saying done.
-        let late = self
-            .rx
-            .try_iter()
-            .filter(|m| matches!(m, Msg::Row(_)))
-            .count();
+        // Refuse rows from now on (pushes count them as dropped), count any that slipped in,
+        // and close the file (a final checkpoint) before saying done.
+        let late = self.queue.stop();
         self.counters.lost.fetch_add(late as u64, Ordering::Relaxed);
-        drop(self.rx);
         if let Err((_, e)) = self.conn.close() {
             tracing::warn!(error = %e, "usage ledger: closing the database");
         }
@@ -141,17 +127,15 @@ impl Writer {
     }
 
     /// Fills `batch`: waits up to `wait` for a first row, lets more gather for `linger`, then
-    /// takes up to `batch_max`. Returns how many rows arrived and whether every sender is gone.
+    /// takes every row waiting. Returns how many it took.
     ///
-    /// The linger is a park, not a wait on the queue: a receiver blocked on the queue makes
-    /// every `push` wake it (a syscall on the request path), a parked one costs `push` nothing.
+    /// The linger is a park, not a wait on the queue: a writer waiting on the queue makes the
+    /// next `push` wake it (a syscall on the request path), a parked one costs `push` nothing.
     /// So requests pay at most one wake-up per batch. No linger when closing, or when the last
     /// batch was full (a backlog is written back to back).
-    fn collect(&mut self, batch: &mut Vec<Record>, wait: Duration, closing: bool) -> (usize, bool) {
-        match self.rx.recv_timeout(wait) {
-            Ok(Msg::Row(row)) => batch.push(*row),
-            Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => return (0, false),
-            Err(RecvTimeoutError::Disconnected) => return (0, true),
+    fn collect(&mut self, batch: &mut Rows, wait: Duration, closing: bool) -> usize {
+        if !self.queue.wait_for_rows(wait) {
+            return 0;
         }
         if !closing && !self.backlog {
             let until = Instant::now() + self.settings.linger;
@@ -164,34 +148,52 @@ impl Writer {
                 std::thread::park_timeout(left);
             }
         }
-        while batch.len() < self.settings.batch_max {
-            match self.rx.try_recv() {
-                Ok(Msg::Row(row)) => batch.push(*row),
-                // The loop looks at the closing flag after this batch.
-                Ok(Msg::Wake) => {}
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => return (batch.len(), true),
-            }
-        }
-        self.backlog = batch.len() >= self.settings.batch_max;
-        (batch.len(), false)
+        let got = self.queue.take(batch);
+        self.backlog = got >= self.settings.batch_max;
+        got
     }
 
-    /// Writes `batch` in one transaction, retrying with backoff until it succeeds; once
-    /// shutdown began, only until the deadline, after which its rows count as dropped.
-    fn write(&mut self, batch: &mut Vec<Record>) {
-        let rows = batch.len() as u64;
+    /// Writes `batch` in transactions of at most `batch_max` rows, then empties it (a batch
+    /// grown far past that by a stall is let go, so its memory does not stay).
+    fn write(&mut self, batch: &mut Rows) {
+        let max = self.settings.batch_max.max(1);
+        let mut from = 0;
+        while from < batch.len() {
+            let to = (from + max).min(batch.len());
+            if !self.write_chunk(batch, from..to) {
+                // Shutdown gave up on the disk: the rest would each wait out a busy timeout.
+                let rest = batch.len() - to;
+                self.counters.lost.fetch_add(rest as u64, Ordering::Relaxed);
+                self.queue.settled(rest);
+                break;
+            }
+            from = to;
+        }
+        if batch.capacity() > 4 * max {
+            *batch = Rows::default();
+        } else {
+            batch.clear();
+        }
+    }
+
+    /// Writes rows `range` of `batch` in one transaction, retrying with backoff until it
+    /// succeeds; once shutdown began, only until the deadline, after which they count as lost
+    /// (and it returns `false`).
+    fn write_chunk(&mut self, batch: &Rows, range: std::ops::Range<usize>) -> bool {
+        let rows = range.len();
         let mut backoff = self.settings.retry_first;
         let mut failures = 0u32;
         loop {
-            let e = match batch::insert(&mut self.conn, batch) {
+            let e = match batch::insert(&mut self.conn, batch, range.clone()) {
                 Ok(()) => {
-                    self.counters.written.fetch_add(rows, Ordering::Relaxed);
+                    self.counters
+                        .written
+                        .fetch_add(rows as u64, Ordering::Relaxed);
+                    self.queue.settled(rows);
                     if failures > 0 {
                         tracing::info!(rows, failures, "usage ledger: write recovered");
                     }
-                    batch.clear();
-                    return;
+                    return true;
                 }
                 Err(e) => e,
             };
@@ -200,15 +202,15 @@ impl Writer {
             let now = Instant::now();
             let deadline = self.deadline();
             if deadline.is_some_and(|d| now >= d) {
-                self.counters.lost.fetch_add(rows, Ordering::Relaxed);
+                self.counters.lost.fetch_add(rows as u64, Ordering::Relaxed);
+                self.queue.settled(rows);
                 tracing::error!(
                     rows,
                     error = %e,
                     "usage ledger: shutting down with a batch that still cannot be written; \
                      its rows are lost"
                 );
-                batch.clear();
-                return;
+                return false;
             }
             // Requests are unaffected meanwhile: new rows wait in the queue.
             tracing::warn!(
@@ -222,5 +224,14 @@ impl Writer {
             std::thread::sleep(pause);
             backoff = (backoff * 2).min(self.settings.retry_max);
         }
+    }
+}
+
+/// Stops the queue when the writer's thread ends, by return or by panic.
+struct StopOnExit(Arc<Queue>);
+
+impl Drop for StopOnExit {
+    fn drop(&mut self) {
+        self.0.stop();
     }
 }

@@ -3,8 +3,11 @@
 
 use rusqlite::types::Value;
 
+use std::ops::Range;
+
 use super::*;
 use crate::telemetry::ledger::batch::{self, CHUNK};
+use crate::telemetry::ledger::rows::Rows;
 use crate::telemetry::ledger::{row, schema};
 
 /// `n` records shaped like traffic: arriving in time order, distinct ids, varied tokens and
@@ -41,13 +44,26 @@ fn traffic(n: usize, t0: i64) -> Vec<Record> {
         .collect()
 }
 
-/// The reference: one single-row insert per record, in one transaction.
-fn insert_one_by_one(conn: &mut Connection, rows: &[Record]) -> rusqlite::Result<()> {
+/// The records as the queue hands them to the writer.
+fn queued(records: &[Record]) -> Rows {
+    let mut rows = Rows::default();
+    for r in records {
+        assert!(rows.push(r));
+    }
+    rows
+}
+
+/// The reference: one single-row insert per row, in one transaction.
+fn insert_one_by_one(
+    conn: &mut Connection,
+    rows: &Rows,
+    range: Range<usize>,
+) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
         let mut stmt = tx.prepare(&row::insert_sql(1))?;
-        for rec in rows {
-            row::bind(rec, &mut stmt, 1)?;
+        for i in range {
+            row::bind(rows, i, &mut stmt, 1)?;
             stmt.raw_execute()?;
         }
     }
@@ -73,14 +89,15 @@ fn dump(conn: &Connection) -> Vec<Vec<Value>> {
 
 #[test]
 fn chunked_batches_write_exactly_what_single_inserts_write() {
-    let records = traffic(2000, 1_763_786_784_123);
+    let rows = queued(&traffic(2000, 1_763_786_784_123));
     for n in [1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 3, 1000] {
         let (_a, mut chunked) = fresh();
         let (_b, mut single) = fresh();
-        // Two batches, so the second starts its chunks after rows already in the file.
-        for part in [&records[..n], &records[n..2 * n]] {
-            batch::insert(&mut chunked, part).unwrap();
-            insert_one_by_one(&mut single, part).unwrap();
+        // Two batches, so the second starts its chunks after rows already in the file (and
+        // mid-buffer).
+        for part in [0..n, n..2 * n] {
+            batch::insert(&mut chunked, &rows, part.clone()).unwrap();
+            insert_one_by_one(&mut single, &rows, part).unwrap();
         }
         let got = dump(&chunked);
         assert_eq!(got.len(), 2 * n);
@@ -120,12 +137,12 @@ fn thread_cpu_ticks() -> u64 {
 fn insert_cost() {
     const ROWS: usize = 20_000;
     const ROUNDS: usize = 16;
-    type Insert = fn(&mut Connection, &[Record]) -> rusqlite::Result<()>;
+    type Insert = fn(&mut Connection, &Rows, Range<usize>) -> rusqlite::Result<()>;
     let ways: [(&str, Insert); 2] = [
         ("one row per statement", insert_one_by_one),
         ("batch::insert", batch::insert),
     ];
-    let records = traffic(ROWS, 1_763_786_784_123);
+    let rows = queued(&traffic(ROWS, 1_763_786_784_123));
     let mut walls = vec![Vec::new(); ways.len()];
     let mut ticks = vec![0; ways.len()];
     for _ in 0..ROUNDS {
@@ -133,8 +150,8 @@ fn insert_cost() {
             let (_dir, mut conn) = fresh();
             let cpu = thread_cpu_ticks();
             let started = Instant::now();
-            for part in records.chunks(1000) {
-                insert(&mut conn, part).unwrap();
+            for from in (0..ROWS).step_by(1000) {
+                insert(&mut conn, &rows, from..from + 1000).unwrap();
             }
             walls[w].push(started.elapsed().as_secs_f64() * 1e6 / ROWS as f64);
             ticks[w] += thread_cpu_ticks() - cpu;
