@@ -70,7 +70,17 @@ impl Rows {
         self.text.clear();
     }
 
+    /// Empties the buffer, keeping memory for about twice the rows it just held: a burst's
+    /// growth is given back once traffic falls, steady traffic reuses the same memory.
+    pub fn recycle(&mut self) {
+        let (rows, text) = (self.rows.len(), self.text.len());
+        self.clear();
+        self.rows.shrink_to(2 * rows);
+        self.text.shrink_to(2 * text);
+    }
+
     /// Rows the buffer holds without growing.
+    #[cfg(test)]
     pub fn capacity(&self) -> usize {
         self.rows.capacity()
     }
@@ -180,5 +190,22 @@ mod tests {
 
         rows.clear();
         assert!(rows.is_empty() && rows.get(0).is_none());
+    }
+
+    #[test]
+    fn recycling_gives_back_a_bursts_memory() {
+        let mut rows = Rows::default();
+        let rec = Record::new(SystemTime::now(), Arc::from("req-1"), "chat/completions");
+        for _ in 0..10_000 {
+            assert!(rows.push(&rec));
+        }
+        rows.recycle();
+        assert!(rows.is_empty());
+        assert!(rows.capacity() >= 10_000, "kept for a burst just written");
+        for _ in 0..100 {
+            assert!(rows.push(&rec));
+        }
+        rows.recycle();
+        assert!(rows.capacity() <= 200, "kept {}", rows.capacity());
     }
 }

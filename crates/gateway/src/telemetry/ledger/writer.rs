@@ -153,8 +153,7 @@ impl Writer {
         got
     }
 
-    /// Writes `batch` in transactions of at most `batch_max` rows, then empties it (a batch
-    /// grown far past that by a stall is let go, so its memory does not stay).
+    /// Writes `batch` in transactions of at most `batch_max` rows, then empties it for reuse.
     fn write(&mut self, batch: &mut Rows) {
         let max = self.settings.batch_max.max(1);
         let mut from = 0;
@@ -169,11 +168,7 @@ impl Writer {
             }
             from = to;
         }
-        if batch.capacity() > 4 * max {
-            *batch = Rows::default();
-        } else {
-            batch.clear();
-        }
+        batch.recycle();
     }
 
     /// Writes rows `range` of `batch` in one transaction, retrying with backoff until it
