@@ -179,18 +179,23 @@ mod tests {
         assert_eq!(q.push(&rec("d")), Err(Refused::Stopped));
     }
 
+    /// A writer thread waiting up to 20 s for rows; joins to whether it got any and how long
+    /// it waited.
+    fn waiting_writer(q: &Arc<Queue>) -> std::thread::JoinHandle<(bool, Duration)> {
+        let q = Arc::clone(q);
+        let writer = std::thread::spawn(move || {
+            let started = Instant::now();
+            (q.wait_for_rows(Duration::from_secs(20)), started.elapsed())
+        });
+        // Most likely waiting by now; if not, rows and abandonment are there when it looks.
+        std::thread::sleep(Duration::from_millis(50));
+        writer
+    }
+
     #[test]
     fn a_push_wakes_a_waiting_writer_and_stop_gives_up_the_rest() {
         let q = Arc::new(Queue::new(10));
-        let writer = {
-            let q = Arc::clone(&q);
-            std::thread::spawn(move || {
-                let started = Instant::now();
-                let got = q.wait_for_rows(Duration::from_secs(20));
-                (got, started.elapsed())
-            })
-        };
-        std::thread::sleep(Duration::from_millis(50));
+        let writer = waiting_writer(&q);
         q.push(&rec("a")).unwrap();
         let (got, waited) = writer.join().unwrap();
         assert!(got);
@@ -201,16 +206,19 @@ mod tests {
     }
 
     #[test]
-    fn abandon_ends_the_wait_at_once() {
+    fn wake_and_abandon_end_the_wait_without_rows() {
         let q = Arc::new(Queue::new(10));
-        let writer = {
-            let q = Arc::clone(&q);
-            std::thread::spawn(move || {
-                let started = Instant::now();
-                (q.wait_for_rows(Duration::from_secs(20)), started.elapsed())
-            })
-        };
-        std::thread::sleep(Duration::from_millis(50));
+        let writer = waiting_writer(&q);
+        // A wake before the wait began is not seen: wake until the writer is done.
+        while !writer.is_finished() {
+            q.wake();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let (got, waited) = writer.join().unwrap();
+        assert!(!got && !q.abandoned());
+        assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+
+        let writer = waiting_writer(&q);
         q.abandon();
         let (got, waited) = writer.join().unwrap();
         assert!(!got && q.abandoned());
