@@ -56,8 +56,8 @@ pub enum QueryError {
 /// Sizes and timings; [`Default`] is production, tests shrink them.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
-    /// Unwritten rows the queue holds before `push` drops them. 50,000 rows of ~180 bytes and
-    /// their text are ~12 MB when full (only queued rows take memory) and ride out a disk
+    /// Unwritten rows the queue holds before `push` drops them. 50,000 rows of 224 bytes and
+    /// their text are ~16 MB when full (only queued rows take memory) and ride out a disk
     /// stalled for 50 s at 1,000 requests/s.
     pub capacity: usize,
     /// How long a connection waits on a lock held by another before failing (the writer then

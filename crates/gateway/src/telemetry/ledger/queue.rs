@@ -33,8 +33,9 @@ struct State {
     stopped: bool,
     /// The handle is gone: the writer writes what is left and stops.
     abandoned: bool,
-    /// Counts [`Queue::wake`] calls, which end a wait without rows.
-    wakes: u64,
+    /// [`Queue::wake`] was called and no wait has ended on it yet. Kept until a wait sees it,
+    /// so a wake that comes before the writer starts waiting is not lost.
+    woken: bool,
 }
 
 #[derive(Debug)]
@@ -83,9 +84,8 @@ impl Queue {
     pub fn wait_for_rows(&self, wait: Duration) -> bool {
         let deadline = Instant::now().checked_add(wait);
         let mut s = self.lock();
-        let wakes = s.wakes;
         // A spurious wake-up waits again.
-        while s.rows.is_empty() && !s.abandoned && s.wakes == wakes {
+        while s.rows.is_empty() && !s.abandoned && !s.woken {
             let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
             if left.is_zero() {
                 break;
@@ -98,6 +98,7 @@ impl Queue {
                 .0;
         }
         s.waiting = false;
+        s.woken = false;
         !s.rows.is_empty()
     }
 
@@ -120,9 +121,10 @@ impl Queue {
         self.lock().unwritten
     }
 
-    /// Cuts short the writer's wait for rows (shutdown).
+    /// Cuts short the writer's wait for rows (shutdown), or its next wait if it is not
+    /// waiting now.
     pub fn wake(&self) {
-        self.lock().wakes += 1;
+        self.lock().woken = true;
         self.arrived.notify_all();
     }
 
@@ -187,7 +189,8 @@ mod tests {
             let started = Instant::now();
             (q.wait_for_rows(Duration::from_secs(20)), started.elapsed())
         });
-        // Most likely waiting by now; if not, rows and abandonment are there when it looks.
+        // Most likely waiting by now; if not, rows, a wake or abandonment are there when it
+        // looks.
         std::thread::sleep(Duration::from_millis(50));
         writer
     }
@@ -209,14 +212,18 @@ mod tests {
     fn wake_and_abandon_end_the_wait_without_rows() {
         let q = Arc::new(Queue::new(10));
         let writer = waiting_writer(&q);
-        // A wake before the wait began is not seen: wake until the writer is done.
-        while !writer.is_finished() {
-            q.wake();
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        q.wake();
         let (got, waited) = writer.join().unwrap();
         assert!(!got && !q.abandoned());
         assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+
+        // A wake before the wait is kept for it (`close` racing the writer's loop), and used
+        // up by it.
+        q.wake();
+        let started = Instant::now();
+        assert!(!q.wait_for_rows(Duration::from_secs(20)));
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(!q.wait_for_rows(Duration::from_millis(20)));
 
         let writer = waiting_writer(&q);
         q.abandon();
